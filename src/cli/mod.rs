@@ -1,0 +1,195 @@
+//! Command-line glue (clap). `main` → [`main_exit`]: exit 0 on success, 2 on bad input (the
+//! message names the file, key or line and what was expected), 1 on internal error.
+
+mod route;
+
+use crate::model::observe::METRICS;
+use crate::model::{balancer, strategy};
+use crate::runner::{run_all, RunOptions};
+use crate::scenario::{self, ConfigErrors};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// sessim: what do we lose, and what does it cost, if node X dies under strategy Y?
+#[derive(Parser, Debug)]
+#[command(name = "sessim", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run an experiment (the embedded quickstart when no file is given).
+    Run {
+        /// Experiment file (TOML).
+        experiment: Option<PathBuf>,
+        /// Output directory [default: results/<experiment name>/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads (0 = one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Override the replications per design point.
+        #[arg(long)]
+        replications: Option<u32>,
+        /// Override the master seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Parse and validate an experiment without running it.
+    Check {
+        /// Experiment file (TOML).
+        experiment: PathBuf,
+    },
+    /// Route keys read from stdin (one per line) and print the chosen 0-based node index.
+    Route(route::RouteArgs),
+    /// List balancers, strategies and metrics with one-line docs.
+    List {
+        /// Only this section: balancers, strategies or metrics.
+        what: Option<String>,
+    },
+}
+
+/// An input error (exit code 2).
+#[derive(Debug)]
+pub struct InputError(pub String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for InputError {}
+
+/// Parses arguments, runs, and maps errors to exit codes.
+pub fn main_exit() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let bad_input = e.downcast_ref::<ConfigErrors>().is_some() || e.downcast_ref::<InputError>().is_some();
+            if let Some(errs) = e.downcast_ref::<ConfigErrors>() {
+                for x in &errs.0 {
+                    eprintln!("error: {x}");
+                }
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            if bad_input {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run { experiment, out, threads, replications, seed, quiet } => {
+            let mut exp = scenario::load(experiment.as_deref())?;
+            for p in &mut exp.points {
+                if let Some(r) = replications {
+                    if r == 0 {
+                        return Err(InputError("--replications: expected at least 1".into()).into());
+                    }
+                    p.config.replications = r;
+                }
+                if let Some(s) = seed {
+                    p.config.seed = s;
+                }
+            }
+            let seed = exp.points[0].config.seed;
+            let reps = exp.points[0].config.replications;
+            let dir = out.unwrap_or_else(|| PathBuf::from("results").join(&exp.name));
+            let progress = !quiet && std::io::stderr().is_terminal();
+            let t0 = std::time::Instant::now();
+            let records = run_all(&exp, RunOptions { threads, progress })?;
+            crate::output::write_all(&dir, &exp, seed, reps, &records)?;
+            if !quiet {
+                let events: u64 = records.iter().map(|r| r.events).sum();
+                eprintln!(
+                    "{}: {} runs ({} points × {} replications), {} events in {:.2} s → {}",
+                    exp.name,
+                    records.len(),
+                    exp.points.len(),
+                    reps,
+                    events,
+                    t0.elapsed().as_secs_f64(),
+                    dir.display()
+                );
+                print_table(&exp, &records);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { experiment } => {
+            let exp = scenario::load(Some(&experiment))?;
+            let runs: u32 = exp.points.iter().map(|p| p.config.replications).sum();
+            println!("{}: ok — {} design points, {} runs", experiment.display(), exp.points.len(), runs);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Route(args) => route::run(args),
+        Command::List { what } => {
+            let what = what.as_deref().unwrap_or("all");
+            if !["all", "balancers", "strategies", "metrics"].contains(&what) {
+                return Err(InputError(format!("list: expected balancers, strategies or metrics, got \"{what}\"")).into());
+            }
+            if what == "all" || what == "balancers" {
+                println!("balancers:");
+                for e in balancer::REGISTRY {
+                    println!("  {:<24} {}", e.name, e.doc);
+                }
+            }
+            if what == "all" || what == "strategies" {
+                println!("strategies:");
+                for e in strategy::REGISTRY {
+                    println!("  {:<24} {}", e.name, e.doc);
+                }
+            }
+            if what == "all" || what == "metrics" {
+                println!("metrics:");
+                for m in METRICS {
+                    println!("  {:<26} [{}] {}", m.name, m.unit, m.doc);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A short table of the headline metrics per point on stderr.
+fn print_table(exp: &scenario::Experiment, records: &[crate::output::RunRecord]) {
+    let cols = ["session_loss_rate", "session_affected_rate", "request_error_rate", "latency_p99_ms", "node_load_max_over_mean"];
+    let idx: Vec<usize> = cols.iter().map(|c| METRICS.iter().position(|m| m.name == *c).expect("metric")).collect();
+    let width = exp.points.iter().map(|p| p.label.len()).max().unwrap_or(5).max(5);
+    eprint!("{:<width$}", "point");
+    for c in cols {
+        eprint!("  {c:>24}");
+    }
+    eprintln!();
+    for p in &exp.points {
+        eprint!("{:<width$}", p.label);
+        for &i in &idx {
+            let xs: Vec<f64> = records.iter().filter(|r| r.point == p.index).map(|r| r.values[i]).filter(|x| !x.is_nan()).collect();
+            let s = crate::output::summary::Summary::of(&xs);
+            let cell = if s.n == 0 { "-".to_string() } else if s.n < 2 { format!("{:.4}", s.mean) } else { format!("{:.4} ± {:.4}", s.mean, s.half_width()) };
+            eprint!("  {cell:>24}");
+        }
+        eprintln!();
+    }
+    let _ = Context::context(Ok::<(), anyhow::Error>(()), "");
+}

@@ -1,0 +1,13 @@
+//! The model: entities (clients, balancer, app nodes, sessions) and their event handlers.
+//! Models emit observations ([`observe`]); they never touch files.
+
+pub mod balancer;
+pub mod ids;
+pub mod observe;
+pub mod session;
+pub mod sim;
+pub mod strategy;
+pub mod workload;
+
+pub use ids::NodeRef;
+pub use sim::{simulate, RunOutput};

@@ -1,0 +1,93 @@
+//! Samplers for the workload's and the nodes' random quantities, resolved from config
+//! distributions into nanoseconds / counts once, so drawing is a match and a few flops.
+
+use crate::kernel::Stream;
+use crate::scenario::config::{CountDist, TimeDist};
+
+/// A duration distribution [ns].
+#[derive(Debug, Clone, Copy)]
+pub enum TimeSampler {
+    /// Exponential with mean [ns], capped.
+    Exponential { mean: f64, cap: u64 },
+    /// Constant [ns].
+    Fixed(u64),
+    /// Lognormal with mean [ns] and coefficient of variation, capped.
+    Lognormal { mean: f64, cv: f64, cap: u64 },
+    /// Weibull with shape and scale [ns].
+    Weibull { shape: f64, scale: f64 },
+}
+
+impl TimeSampler {
+    /// From a config distribution.
+    pub fn new(d: &TimeDist) -> Self {
+        let cap = |c: &Option<crate::scenario::units::Duration>| c.map(|d| d.ns()).unwrap_or(u64::MAX);
+        match d {
+            TimeDist::Exponential { mean, cap: c } => TimeSampler::Exponential { mean: mean.ns() as f64, cap: cap(c) },
+            TimeDist::Fixed { value } => TimeSampler::Fixed(value.ns()),
+            TimeDist::Lognormal { mean, cv, cap: c } => TimeSampler::Lognormal { mean: mean.ns() as f64, cv: *cv, cap: cap(c) },
+            TimeDist::Weibull { shape, scale } => TimeSampler::Weibull { shape: *shape, scale: scale.ns() as f64 },
+        }
+    }
+
+    /// One draw [ns]. Always consumes the same number of uniforms for a given variant (2 for
+    /// lognormal, 1 otherwise, 0 for fixed), so streams stay aligned across scenarios.
+    #[inline]
+    pub fn sample(&self, s: &mut Stream) -> u64 {
+        let to_ns = |x: f64, cap: u64| if x >= cap as f64 { cap } else { x as u64 };
+        match *self {
+            TimeSampler::Exponential { mean, cap } => to_ns(s.exponential(mean), cap),
+            TimeSampler::Fixed(v) => v,
+            TimeSampler::Lognormal { mean, cv, cap } => {
+                if cv == 0.0 {
+                    let _ = s.std_normal();
+                    to_ns(mean, cap)
+                } else {
+                    to_ns(s.lognormal_mean_cv(mean, cv), cap)
+                }
+            }
+            TimeSampler::Weibull { shape, scale } => to_ns(s.weibull(shape, scale), u64::MAX),
+        }
+    }
+
+    /// The distribution's mean [ns] (before capping), for estimates.
+    pub fn mean_ns(&self) -> f64 {
+        match *self {
+            TimeSampler::Exponential { mean, .. } | TimeSampler::Lognormal { mean, .. } => mean,
+            TimeSampler::Fixed(v) => v as f64,
+            TimeSampler::Weibull { shape, scale } => scale * libm::tgamma(1.0 + 1.0 / shape),
+        }
+    }
+}
+
+/// A count distribution on {1, 2, …}.
+#[derive(Debug, Clone, Copy)]
+pub enum CountSampler {
+    /// Geometric with mean.
+    Geometric(f64),
+    /// Constant.
+    Fixed(u64),
+    /// Lognormal (mean, cv), rounded, at least 1.
+    Lognormal(f64, f64),
+}
+
+impl CountSampler {
+    /// From a config distribution.
+    pub fn new(d: &CountDist) -> Self {
+        match *d {
+            CountDist::Geometric { mean } => CountSampler::Geometric(mean),
+            CountDist::Fixed { value } => CountSampler::Fixed(value),
+            CountDist::Lognormal { mean, cv } => CountSampler::Lognormal(mean, cv),
+        }
+    }
+
+    /// One draw (≥ 1, at most u32::MAX).
+    #[inline]
+    pub fn sample(&self, s: &mut Stream) -> u32 {
+        let n = match *self {
+            CountSampler::Geometric(m) => s.geometric_mean(m),
+            CountSampler::Fixed(v) => v,
+            CountSampler::Lognormal(m, cv) => libm::round(s.lognormal_mean_cv(m, cv.max(1e-12))) as u64,
+        };
+        n.clamp(1, u32::MAX as u64) as u32
+    }
+}

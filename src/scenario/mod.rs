@@ -1,0 +1,363 @@
+//! Experiment files → validated design points.
+//!
+//! Loading: the TOML is parsed to a value tree; presets named by `preset` are merged underneath
+//! (the experiment's own keys win, tables merge key by key); `[sweep]` is expanded into design
+//! points by overriding dotted paths; each point's tree is deserialized with
+//! `deny_unknown_fields` and validated. Every problem is reported as a [`ConfigError`] naming the
+//! file, the key and what was expected; all problems found are reported together.
+
+pub mod config;
+pub mod presets;
+pub mod units;
+mod validate;
+
+pub use config::ExperimentConfig;
+
+use std::fmt;
+use std::path::Path;
+
+/// One problem in an experiment file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file (or `<embedded quickstart>`).
+    pub file: String,
+    /// Dotted key path, e.g. `workload.think_time.mean` (empty when the whole file is at fault).
+    pub key: String,
+    /// What was expected and what was found.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}: key `{}`: {}", self.file, self.key, self.message)
+        }
+    }
+}
+
+/// All problems found in one file.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// One design point: a fully specified scenario.
+#[derive(Debug, Clone)]
+pub struct DesignPoint {
+    /// 0-based index in grid order.
+    pub index: usize,
+    /// Stable label naming the swept values, e.g. `balancer.kind=ip-hash`; `base` when nothing is
+    /// swept.
+    pub label: String,
+    /// Swept (path, value as text) pairs, in sweep-key order.
+    pub params: Vec<(String, String)>,
+    /// Key of the point's workload coordinates for the random streams (swept values outside
+    /// `balancer.*` and `strategy.*` when common random numbers are on; all of them otherwise).
+    pub stream_key: u64,
+    /// The resolved, validated config.
+    pub config: ExperimentConfig,
+}
+
+/// A loaded experiment: its name, resolved base config (as TOML text) and design points.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// Experiment name.
+    pub name: String,
+    /// Where it came from.
+    pub source: String,
+    /// The merged config tree (presets applied), before sweep overrides.
+    pub resolved: toml::Table,
+    /// Names of swept parameters (dotted paths), in order.
+    pub swept: Vec<String>,
+    /// Design points in grid order.
+    pub points: Vec<DesignPoint>,
+}
+
+/// The embedded default experiment (`experiments/quickstart.toml`).
+pub const QUICKSTART: &str = include_str!("../../experiments/quickstart.toml");
+
+/// Loads and validates the experiment at `path` (or the embedded quickstart when `None`).
+///
+/// # Errors
+/// Every problem found: unreadable file, TOML syntax (with line and column), unknown or
+/// mistyped keys, unknown presets, invalid values.
+pub fn load(path: Option<&Path>) -> Result<Experiment, ConfigErrors> {
+    match path {
+        None => load_str(QUICKSTART, "<embedded experiments/quickstart.toml>", None, "quickstart"),
+        Some(p) => {
+            let file = p.display().to_string();
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                ConfigErrors(vec![ConfigError { file: file.clone(), key: String::new(), message: format!("cannot read: {e}") }])
+            })?;
+            let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("experiment").to_string();
+            load_str(&text, &file, p.parent(), &stem)
+        }
+    }
+}
+
+fn err(file: &str, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError { file: file.to_string(), key: key.into(), message: message.into() }
+}
+
+/// Loads an experiment from TOML text. `dir` is where to look for `../models/` presets first.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_str(text: &str, file: &str, dir: Option<&Path>, default_name: &str) -> Result<Experiment, ConfigErrors> {
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let msg = e.message().to_string();
+        let loc = e.span().map(|s| line_col(text, s.start)).map(|(l, c)| format!("line {l}, column {c}: ")).unwrap_or_default();
+        ConfigErrors(vec![err(file, "", format!("{loc}invalid TOML: {msg}"))])
+    })?;
+    // presets
+    if let Some(p) = table.get("preset").cloned() {
+        let names: Vec<String> = match p {
+            toml::Value::String(s) => vec![s],
+            toml::Value::Array(a) => a.into_iter().map(|v| v.as_str().unwrap_or("").to_string()).collect(),
+            _ => return Err(ConfigErrors(vec![err(file, "preset", "expected a preset name or a list of names")])),
+        };
+        let mut base = toml::Table::new();
+        let mut errors = Vec::new();
+        for name in &names {
+            match presets::find(name, dir) {
+                Ok(text) => match text.parse::<toml::Table>() {
+                    Ok(t) => merge(&mut base, t),
+                    Err(e) => errors.push(err(file, "preset", format!("preset \"{name}\" is not valid TOML: {}", e.message()))),
+                },
+                Err(m) => errors.push(err(file, "preset", m)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        merge(&mut base, table);
+        table = base;
+    }
+    let sweep = table.remove("sweep");
+    let name = table.get("name").and_then(|v| v.as_str()).unwrap_or(default_name).to_string();
+    let mut errors = Vec::new();
+    let axes = match sweep {
+        None => Vec::new(),
+        Some(v) => match sweep_axes(file, v) {
+            Ok(a) => a,
+            Err(e) => return Err(ConfigErrors(e)),
+        },
+    };
+    let swept: Vec<String> = axes.iter().map(|(p, _)| p.clone()).collect();
+    let crn = table.get("common_random_numbers").and_then(|v| v.as_bool()).unwrap_or(true);
+    let mut points = Vec::new();
+    for (index, combo) in grid(&axes).into_iter().enumerate() {
+        let mut t = table.clone();
+        let mut params = Vec::new();
+        let mut key_text = String::new();
+        for (path, value) in swept.iter().zip(combo) {
+            if let Err(m) = set_path(&mut t, path, value.clone()) {
+                errors.push(err(file, format!("sweep.\"{path}\""), m));
+            }
+            let shown = value_text(&value);
+            if !crn || !(path.starts_with("balancer.") || path.starts_with("strategy.")) {
+                key_text.push_str(&format!("{path}={shown};"));
+            }
+            params.push((path.clone(), shown));
+        }
+        let label = if params.is_empty() {
+            "base".to_string()
+        } else {
+            params.iter().map(|(p, v)| format!("{p}={v}")).collect::<Vec<_>>().join(",")
+        };
+        match deserialize(file, t) {
+            Ok(config) => {
+                let before = errors.len();
+                validate::validate(&config, file, &mut errors);
+                if errors.len() == before || points.is_empty() {
+                    let stream_key = if key_text.is_empty() { 0 } else { crate::kernel::rng::fnv1a64(key_text.as_bytes()) };
+                    points.push(DesignPoint { index, label, params, stream_key, config });
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+        // report each distinct error once even if many points share it
+        errors.dedup();
+    }
+    if !errors.is_empty() {
+        let mut seen = std::collections::BTreeSet::new();
+        errors.retain(|e| seen.insert(e.to_string()));
+        return Err(ConfigErrors(errors));
+    }
+    Ok(Experiment { name, source: file.to_string(), resolved: table, swept, points })
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+/// Deep-merges `over` into `base`: tables merge key by key, anything else replaces.
+pub fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Sets a dotted path (`a.b.c`) in a table, creating tables on the way.
+///
+/// # Errors
+/// When a path component names a value that is not a table.
+pub fn set_path(t: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let last = parts.pop().filter(|s| !s.is_empty()).ok_or_else(|| format!("\"{path}\" is not a dotted config path"))?;
+    let mut cur = t;
+    for p in parts {
+        let entry = cur.entry(p.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry.as_table_mut().ok_or_else(|| format!("\"{p}\" in \"{path}\" is not a table"))?;
+    }
+    cur.insert(last.to_string(), value);
+    Ok(())
+}
+
+fn value_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+type Axis = (String, Vec<toml::Value>);
+
+fn sweep_axes(file: &str, v: toml::Value) -> Result<Vec<Axis>, Vec<ConfigError>> {
+    let table = match v {
+        toml::Value::Table(t) => t,
+        _ => return Err(vec![err(file, "sweep", "expected a table of dotted paths to value lists")]),
+    };
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (path, vals) in table {
+        let key = format!("sweep.\"{path}\"");
+        let parsed: Result<config::SweepValues, _> = vals.clone().try_into();
+        match parsed {
+            Ok(config::SweepValues::List(list)) if list.is_empty() => errors.push(err(file, key, "expected a non-empty list of values")),
+            Ok(config::SweepValues::List(list)) => out.push((path, list)),
+            Ok(config::SweepValues::Range { from, to, step }) => {
+                if !(step > 0.0) || !from.is_finite() || !to.is_finite() || to < from {
+                    errors.push(err(file, key, format!("expected from ≤ to and step > 0, got from={from}, to={to}, step={step}")));
+                    continue;
+                }
+                let n = ((to - from) / step + 1e-9).floor() as u64 + 1;
+                if n > 100_000 {
+                    errors.push(err(file, key, format!("range has {n} values; at most 100000")));
+                    continue;
+                }
+                let integral = [from, to, step].iter().all(|x| x.fract() == 0.0);
+                let list = (0..n)
+                    .map(|i| {
+                        let x = from + step * i as f64;
+                        if integral { toml::Value::Integer(x as i64) } else { toml::Value::Float((x * 1e12).round() / 1e12) }
+                    })
+                    .collect();
+                out.push((path, list));
+            }
+            Err(_) => errors.push(err(file, key, "expected a list of values or { from, to, step }")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Cartesian product of the axes, the last axis varying fastest.
+fn grid(axes: &[Axis]) -> Vec<Vec<toml::Value>> {
+    let mut out: Vec<Vec<toml::Value>> = vec![vec![]];
+    for (_, values) in axes {
+        out = out.into_iter().flat_map(|prefix| values.iter().map(move |v| {
+            let mut p = prefix.clone();
+            p.push(v.clone());
+            p
+        })).collect();
+    }
+    out
+}
+
+fn deserialize(file: &str, t: toml::Table) -> Result<ExperimentConfig, ConfigError> {
+    let value = toml::Value::Table(t);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let key = if path == "." { String::new() } else { path };
+        let inner = e.into_inner();
+        let mut message = inner.message().to_string();
+        // serde's "missing field `x`" names the key in the message; lift it into the key path.
+        let mut key = key;
+        if let Some(rest) = message.strip_prefix("missing field `") {
+            if let Some(field) = rest.strip_suffix('`') {
+                key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
+                message = "this key is required".to_string();
+            }
+        }
+        if let Some(rest) = message.strip_prefix("unknown field `") {
+            if let Some(end) = rest.find('`') {
+                let field = &rest[..end];
+                key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
+            }
+        }
+        err(file, key, message)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_and_set_path() {
+        let mut a: toml::Table = "x = 1\n[t]\na = 1\nb = 2".parse().unwrap();
+        let b: toml::Table = "[t]\nb = 3\nc = 4".parse().unwrap();
+        merge(&mut a, b);
+        assert_eq!(a["t"]["a"].as_integer(), Some(1));
+        assert_eq!(a["t"]["b"].as_integer(), Some(3));
+        set_path(&mut a, "t.d.e", toml::Value::Integer(5)).unwrap();
+        assert_eq!(a["t"]["d"]["e"].as_integer(), Some(5));
+        assert!(set_path(&mut a, "x.y", toml::Value::Integer(5)).is_err());
+    }
+
+    #[test]
+    fn grid_is_cartesian_last_fastest() {
+        let axes = vec![
+            ("a".to_string(), vec![toml::Value::Integer(1), toml::Value::Integer(2)]),
+            ("b".to_string(), vec![toml::Value::Integer(3), toml::Value::Integer(4)]),
+        ];
+        let g = grid(&axes);
+        let flat: Vec<(i64, i64)> = g.iter().map(|c| (c[0].as_integer().unwrap(), c[1].as_integer().unwrap())).collect();
+        assert_eq!(flat, vec![(1, 3), (1, 4), (2, 3), (2, 4)]);
+    }
+
+    #[test]
+    fn quickstart_loads() {
+        let e = load(None).unwrap();
+        assert_eq!(e.name, "quickstart");
+        assert!(e.points.len() >= 2);
+        // CRN: balancer variants share the stream key
+        assert!(e.points.iter().all(|p| p.stream_key == e.points[0].stream_key));
+    }
+}

@@ -1,0 +1,7 @@
+//! sessim's integration tests: one binary (matklad's layout), one module per concern.
+
+mod bad_configs;
+mod closed_forms;
+mod determinism;
+mod nginx_oracle;
+mod support;
