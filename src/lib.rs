@@ -12,3 +12,4 @@ pub mod model;
 pub mod output;
 pub mod runner;
 pub mod scenario;
+pub mod trace;

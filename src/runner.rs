@@ -23,17 +23,28 @@ pub struct RunOptions {
 /// # Errors
 /// When the thread pool cannot be created.
 pub fn run_all(exp: &Experiment, opts: RunOptions) -> anyhow::Result<Vec<RunRecord>> {
-    let plan: Vec<(usize, u32)> =
-        exp.points.iter().flat_map(|p| (0..p.config.replications).map(move |r| (p.index, r))).collect();
-    let bar = if opts.progress { ProgressBar::new(plan.len() as u64) } else { ProgressBar::hidden() };
+    let plan: Vec<(usize, u32)> = exp
+        .points
+        .iter()
+        .flat_map(|p| (0..p.config.replications).map(move |r| (p.index, r)))
+        .collect();
+    let bar = if opts.progress {
+        ProgressBar::new(plan.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
     if opts.progress {
         bar.set_draw_target(ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} runs, ETA {eta} {msg}")
-                .expect("static template"),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} runs, ETA {eta} {msg}",
+            )
+            .expect("static template"),
         );
     }
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.threads).build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()?;
     let started = std::time::Instant::now();
     let sim_s = std::sync::atomic::AtomicU64::new(0);
     let mut records: Vec<RunRecord> = pool.install(|| {
@@ -41,7 +52,10 @@ pub fn run_all(exp: &Experiment, opts: RunOptions) -> anyhow::Result<Vec<RunReco
             .map(|&(point, replication)| {
                 let p = &exp.points[point];
                 let out = simulate(p, replication);
-                let done = sim_s.fetch_add(p.config.horizon.ns() / 1_000_000_000, std::sync::atomic::Ordering::Relaxed);
+                let done = sim_s.fetch_add(
+                    p.config.horizon.ns() / 1_000_000_000,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 let wall = started.elapsed().as_secs_f64().max(1e-9);
                 bar.set_message(format!("{:.0} sim-s/wall-s", done as f64 / wall));
                 bar.inc(1);

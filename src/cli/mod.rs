@@ -1,13 +1,15 @@
 //! Command-line glue (clap). `main` → [`main_exit`]: exit 0 on success, 2 on bad input (the
 //! message names the file, key or line and what was expected), 1 on internal error.
 
+mod bench;
 mod route;
+mod trace;
 
 use crate::model::observe::METRICS;
 use crate::model::{balancer, strategy};
 use crate::runner::{run_all, RunOptions};
 use crate::scenario::{self, ConfigErrors};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -50,6 +52,17 @@ enum Command {
     },
     /// Route keys read from stdin (one per line) and print the chosen 0-based node index.
     Route(route::RouteArgs),
+    /// Benchmark: simulated requests and events per wall second, and peak RSS, of each
+    /// benchmark experiment (default experiments/bench/*.toml), single-threaded.
+    Bench {
+        /// Benchmark experiment files.
+        files: Vec<PathBuf>,
+        /// Internal: measure one file in this process.
+        #[arg(long, hide = true)]
+        one: Option<PathBuf>,
+    },
+    /// A real access log's figures (requests, hosts, sessions, …), one `key: value` per line.
+    Trace(trace::TraceArgs),
     /// List balancers, strategies and metrics with one-line docs.
     List {
         /// Only this section: balancers, strategies or metrics.
@@ -81,7 +94,8 @@ pub fn main_exit() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            let bad_input = e.downcast_ref::<ConfigErrors>().is_some() || e.downcast_ref::<InputError>().is_some();
+            let bad_input = e.downcast_ref::<ConfigErrors>().is_some()
+                || e.downcast_ref::<InputError>().is_some();
             if let Some(errs) = e.downcast_ref::<ConfigErrors>() {
                 for x in &errs.0 {
                     eprintln!("error: {x}");
@@ -100,7 +114,14 @@ pub fn main_exit() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Run { experiment, out, threads, replications, seed, quiet } => {
+        Command::Run {
+            experiment,
+            out,
+            threads,
+            replications,
+            seed,
+            quiet,
+        } => {
             let mut exp = scenario::load(experiment.as_deref())?;
             for p in &mut exp.points {
                 if let Some(r) = replications {
@@ -139,14 +160,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check { experiment } => {
             let exp = scenario::load(Some(&experiment))?;
             let runs: u32 = exp.points.iter().map(|p| p.config.replications).sum();
-            println!("{}: ok — {} design points, {} runs", experiment.display(), exp.points.len(), runs);
+            println!(
+                "{}: ok — {} design points, {} runs",
+                experiment.display(),
+                exp.points.len(),
+                runs
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Route(args) => route::run(args),
+        Command::Bench { files, one } => match one {
+            Some(f) => bench::one(&f),
+            None => bench::run(files),
+        },
+        Command::Trace(args) => trace::run(args),
         Command::List { what } => {
             let what = what.as_deref().unwrap_or("all");
             if !["all", "balancers", "strategies", "metrics"].contains(&what) {
-                return Err(InputError(format!("list: expected balancers, strategies or metrics, got \"{what}\"")).into());
+                return Err(InputError(format!(
+                    "list: expected balancers, strategies or metrics, got \"{what}\""
+                ))
+                .into());
             }
             if what == "all" || what == "balancers" {
                 println!("balancers:");
@@ -173,9 +207,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// A short table of the headline metrics per point on stderr.
 fn print_table(exp: &scenario::Experiment, records: &[crate::output::RunRecord]) {
-    let cols = ["session_loss_rate", "session_affected_rate", "request_error_rate", "latency_p99_ms", "node_load_max_over_mean"];
-    let idx: Vec<usize> = cols.iter().map(|c| METRICS.iter().position(|m| m.name == *c).expect("metric")).collect();
-    let width = exp.points.iter().map(|p| p.label.len()).max().unwrap_or(5).max(5);
+    let cols = [
+        "session_loss_rate",
+        "session_affected_rate",
+        "request_error_rate",
+        "latency_p99_ms",
+        "node_load_max_over_mean",
+    ];
+    let idx: Vec<usize> = cols
+        .iter()
+        .map(|c| METRICS.iter().position(|m| m.name == *c).expect("metric"))
+        .collect();
+    let width = exp
+        .points
+        .iter()
+        .map(|p| p.label.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     eprint!("{:<width$}", "point");
     for c in cols {
         eprint!("  {c:>24}");
@@ -184,12 +233,22 @@ fn print_table(exp: &scenario::Experiment, records: &[crate::output::RunRecord])
     for p in &exp.points {
         eprint!("{:<width$}", p.label);
         for &i in &idx {
-            let xs: Vec<f64> = records.iter().filter(|r| r.point == p.index).map(|r| r.values[i]).filter(|x| !x.is_nan()).collect();
+            let xs: Vec<f64> = records
+                .iter()
+                .filter(|r| r.point == p.index)
+                .map(|r| r.values[i])
+                .filter(|x| !x.is_nan())
+                .collect();
             let s = crate::output::summary::Summary::of(&xs);
-            let cell = if s.n == 0 { "-".to_string() } else if s.n < 2 { format!("{:.4}", s.mean) } else { format!("{:.4} ± {:.4}", s.mean, s.half_width()) };
+            let cell = if s.n == 0 {
+                "-".to_string()
+            } else if s.n < 2 {
+                format!("{:.4}", s.mean)
+            } else {
+                format!("{:.4} ± {:.4}", s.mean, s.half_width())
+            };
             eprint!("  {cell:>24}");
         }
         eprintln!();
     }
-    let _ = Context::context(Ok::<(), anyhow::Error>(()), "");
 }

@@ -39,7 +39,10 @@ pub struct RouteArgs {
 fn params(a: &RouteArgs) -> Result<BalancerParams, String> {
     let n = a.nodes;
     if n == 0 || n > balancer::MAX_PEERS {
-        return Err(format!("--nodes: expected 1 to {}, got {n}", balancer::MAX_PEERS));
+        return Err(format!(
+            "--nodes: expected 1 to {}, got {n}",
+            balancer::MAX_PEERS
+        ));
     }
     let mut p = BalancerParams::with_defaults(n);
     if let Some(w) = &a.weights {
@@ -58,13 +61,20 @@ fn params(a: &RouteArgs) -> Result<BalancerParams, String> {
         p.down[d] = true;
     }
     p.servers = match &a.servers {
-        Some(s) if s.len() != n => return Err(format!("--servers: expected {n} server strings, got {}", s.len())),
+        Some(s) if s.len() != n => {
+            return Err(format!(
+                "--servers: expected {n} server strings, got {}",
+                s.len()
+            ))
+        }
         Some(s) => s.clone(),
         None => {
             if a.base_port as usize + n > 65536 {
                 return Err("--base-port: ports beyond 65535".into());
             }
-            (0..n).map(|i| format!("127.0.0.1:{}", a.base_port as usize + i)).collect()
+            (0..n)
+                .map(|i| format!("127.0.0.1:{}", a.base_port as usize + i))
+                .collect()
         }
     };
     p.validate()?;
@@ -78,7 +88,11 @@ fn params(a: &RouteArgs) -> Result<BalancerParams, String> {
 pub fn run(a: RouteArgs) -> Result<ExitCode> {
     let entry = balancer::find(&a.balancer).ok_or_else(|| {
         let known: Vec<&str> = balancer::REGISTRY.iter().map(|e| e.name).collect();
-        InputError(format!("--balancer: expected one of {}, got \"{}\"", known.join(", "), a.balancer))
+        InputError(format!(
+            "--balancer: expected one of {}, got \"{}\"",
+            known.join(", "),
+            a.balancer
+        ))
     })?;
     let p = params(&a).map_err(InputError)?;
     let mut b = (entry.build)(&p);
@@ -92,13 +106,22 @@ pub fn run(a: RouteArgs) -> Result<ExitCode> {
         }
         let key = if ip_keys {
             let text = String::from_utf8_lossy(&line);
-            let ip: Ipv4Addr = text
-                .trim()
-                .parse()
-                .map_err(|_| InputError(format!("stdin line {}: expected an IPv4 address, got \"{}\"", n + 1, text.trim())))?;
-            RequestKey { client_addr: ip.octets(), session_id: b"" }
+            let ip: Ipv4Addr = text.trim().parse().map_err(|_| {
+                InputError(format!(
+                    "stdin line {}: expected an IPv4 address, got \"{}\"",
+                    n + 1,
+                    text.trim()
+                ))
+            })?;
+            RequestKey {
+                client_addr: ip.octets(),
+                session_id: b"",
+            }
         } else {
-            RequestKey { client_addr: [0; 4], session_id: &line }
+            RequestKey {
+                client_addr: [0; 4],
+                session_id: &line,
+            }
         };
         let written = match b.pick(&key, &mut PeerData::default(), 0) {
             Some(peer) => {

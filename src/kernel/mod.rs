@@ -41,7 +41,11 @@ pub struct Scheduler<E> {
 impl<E: Copy> Scheduler<E> {
     /// An empty scheduler at time zero, with room for `capacity` pending events.
     pub fn with_capacity(capacity: usize) -> Self {
-        Scheduler { now: SimTime::ZERO, queue: EventQueue::with_capacity(capacity), events_handled: 0 }
+        Scheduler {
+            now: SimTime::ZERO,
+            queue: EventQueue::with_capacity(capacity),
+            events_handled: 0,
+        }
     }
 
     /// The current simulated time.
@@ -96,7 +100,12 @@ impl<E: Copy> Scheduler<E> {
     }
 
     /// Runs `model` to `warm_up`, calls [`Model::end_warm_up`], then runs to `horizon`.
-    pub fn run<M: Model<Event = E>>(&mut self, model: &mut M, warm_up: SimTime, horizon: SimTime) -> u64 {
+    pub fn run<M: Model<Event = E>>(
+        &mut self,
+        model: &mut M,
+        warm_up: SimTime,
+        horizon: SimTime,
+    ) -> u64 {
         let warm_up = warm_up.min(horizon);
         let mut n = self.run_until(model, warm_up);
         model.end_warm_up(self.now);
@@ -143,7 +152,10 @@ mod tests {
     #[test]
     fn same_time_events_run_fifo_and_run_stops_at_horizon() {
         let mut s = Scheduler::with_capacity(8);
-        let mut m = Log { log: vec![], warmed: None };
+        let mut m = Log {
+            log: vec![],
+            warmed: None,
+        };
         s.schedule_at(SimTime::from_ns(10), Ev::B);
         s.schedule_at(SimTime::from_ns(10), Ev::A);
         s.schedule_at(SimTime::from_ns(10), Ev::B);

@@ -34,7 +34,10 @@ const ARITY: usize = 4;
 impl<E: Copy> EventQueue<E> {
     /// An empty queue with room for `capacity` events.
     pub fn with_capacity(capacity: usize) -> Self {
-        EventQueue { heap: Vec::with_capacity(capacity), next_seq: 0 }
+        EventQueue {
+            heap: Vec::with_capacity(capacity),
+            next_seq: 0,
+        }
     }
 
     /// Number of pending events.
@@ -52,7 +55,11 @@ impl<E: Copy> EventQueue<E> {
     /// Inserts `event` at `time` (after every event already queued for the same time).
     #[inline]
     pub fn push(&mut self, time: super::SimTime, event: E) {
-        let entry = Entry { time: time.as_ns(), seq: self.next_seq, event };
+        let entry = Entry {
+            time: time.as_ns(),
+            seq: self.next_seq,
+            event,
+        };
         self.next_seq += 1;
         let mut i = self.heap.len();
         self.heap.push(entry);

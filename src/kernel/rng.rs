@@ -48,7 +48,12 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 /// The 32-byte ChaCha seed of a stream: four chained SplitMix64 words over the key's components.
 pub fn stream_seed(key: &StreamKey<'_>) -> [u8; 32] {
     let mut h = splitmix64(key.master);
-    for part in [key.point, key.replication, fnv1a64(key.purpose.as_bytes()), key.entity] {
+    for part in [
+        key.point,
+        key.replication,
+        fnv1a64(key.purpose.as_bytes()),
+        key.entity,
+    ] {
         h = splitmix64(h ^ part);
     }
     let mut seed = [0u8; 32];
@@ -153,7 +158,13 @@ mod tests {
     use super::*;
 
     fn key(purpose: &str, entity: u64) -> StreamKey<'_> {
-        StreamKey { master: 42, point: 0, replication: 0, purpose, entity }
+        StreamKey {
+            master: 42,
+            point: 0,
+            replication: 0,
+            purpose,
+            entity,
+        }
     }
 
     #[test]

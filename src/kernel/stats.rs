@@ -41,7 +41,10 @@ pub struct Histogram {
 
 impl Default for Histogram {
     fn default() -> Self {
-        Histogram { counts: vec![0; BUCKETS].into_boxed_slice(), n: 0 }
+        Histogram {
+            counts: vec![0; BUCKETS].into_boxed_slice(),
+            n: 0,
+        }
     }
 }
 
@@ -142,7 +145,9 @@ impl Tally {
     pub fn std_dev(&self) -> Option<f64> {
         (self.n > 1).then(|| {
             let m = self.sum / self.n as f64;
-            ((self.sum_sq - self.n as f64 * m * m) / (self.n - 1) as f64).max(0.0).sqrt()
+            ((self.sum_sq - self.n as f64 * m * m) / (self.n - 1) as f64)
+                .max(0.0)
+                .sqrt()
         })
     }
     /// Largest observation (0 when empty).
@@ -156,7 +161,10 @@ impl Tally {
     /// Forgets everything (warm-up deletion).
     pub fn reset(&mut self) {
         let hist = std::mem::take(&mut self.hist);
-        *self = Tally { hist, ..Default::default() };
+        *self = Tally {
+            hist,
+            ..Default::default()
+        };
         self.hist.reset();
     }
 }
@@ -203,7 +211,13 @@ impl TimeWeighted {
     }
     /// Restarts averaging at `now`, keeping the current value (warm-up deletion).
     pub fn reset(&mut self, now: SimTime) {
-        *self = TimeWeighted { value: self.value, since: now, start: now, area: 0.0, max: self.value };
+        *self = TimeWeighted {
+            value: self.value,
+            since: now,
+            start: now,
+            area: 0.0,
+            max: self.value,
+        };
     }
 }
 
@@ -217,9 +231,16 @@ mod tests {
         for v in 1..=100_000u64 {
             h.record(v * 1000);
         }
-        for (q, exact) in [(0.5, 50_000_000.0), (0.99, 99_000_000.0), (1.0, 100_000_000.0)] {
+        for (q, exact) in [
+            (0.5, 50_000_000.0),
+            (0.99, 99_000_000.0),
+            (1.0, 100_000_000.0),
+        ] {
             let got = h.quantile(q).unwrap();
-            assert!(((got - exact) / exact).abs() < 1.0 / 64.0, "q{q}: {got} vs {exact}");
+            assert!(
+                ((got - exact) / exact).abs() < 1.0 / 64.0,
+                "q{q}: {got} vs {exact}"
+            );
         }
         assert_eq!(Histogram::default().quantile(0.5), None);
         let mut small = Histogram::default();

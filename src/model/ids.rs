@@ -101,12 +101,26 @@ mod tests {
     }
     #[test]
     fn formats_tomcat_ids() {
-        let id = SessionId { base: 0x0123456789ABCDEF_FEDCBA9876543210, route: 1, store: SessionId::NONE };
+        let id = SessionId {
+            base: 0x0123456789ABCDEF_FEDCBA9876543210,
+            route: 1,
+            store: SessionId::NONE,
+        };
         let mut buf = [0u8; 96];
         let n = id.write(&mut buf, &["tomcat1".into(), "tomcat2".into()], &[]);
-        assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), "0123456789ABCDEFFEDCBA9876543210.tomcat2");
+        assert_eq!(
+            std::str::from_utf8(&buf[..n]).unwrap(),
+            "0123456789ABCDEFFEDCBA9876543210.tomcat2"
+        );
         let msm = SessionId { store: 0, ..id };
-        let n = msm.write(&mut buf, &["tomcat1".into(), "tomcat2".into()], &["n1".into()]);
-        assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), "0123456789ABCDEFFEDCBA9876543210-n1.tomcat2");
+        let n = msm.write(
+            &mut buf,
+            &["tomcat1".into(), "tomcat2".into()],
+            &["n1".into()],
+        );
+        assert_eq!(
+            std::str::from_utf8(&buf[..n]).unwrap(),
+            "0123456789ABCDEFFEDCBA9876543210-n1.tomcat2"
+        );
     }
 }

@@ -249,11 +249,18 @@ impl Observations {
 
     /// The run's metrics at `horizon`.
     pub fn metrics(&self, horizon: SimTime) -> RunMetrics {
-        let ratio = |a: u64, b: u64| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+        let ratio = |a: u64, b: u64| {
+            if b == 0 {
+                f64::NAN
+            } else {
+                a as f64 / b as f64
+            }
+        };
         let ms = |ns: Option<f64>| ns.map(|x| x / 1e6).unwrap_or(f64::NAN);
         let requests = self.requests.0;
         let bytes = self.bytes_app_app.0 + self.bytes_app_store.0 + self.bytes_cookie.0;
-        let load_mean = self.node_requests.iter().sum::<u64>() as f64 / self.node_requests.len() as f64;
+        let load_mean =
+            self.node_requests.iter().sum::<u64>() as f64 / self.node_requests.len() as f64;
         let load_max = self.node_requests.iter().copied().max().unwrap_or(0) as f64;
         RunMetrics {
             sessions_started: self.sessions_started.0 as f64,
@@ -275,27 +282,46 @@ impl Observations {
             latency_mean_ms: ms(self.latency.mean()),
             latency_p50_ms: ms(self.latency.quantile(0.5)),
             latency_p99_ms: ms(self.latency.quantile(0.99)),
-            node_load_max_over_mean: if load_mean > 0.0 { load_max / load_mean } else { f64::NAN },
+            node_load_max_over_mean: if load_mean > 0.0 {
+                load_max / load_mean
+            } else {
+                f64::NAN
+            },
             live_sessions_mean: self.live_sessions.mean(horizon),
             time_to_recover_s: self.time_to_recover_s(),
-            fault_active_sessions: if self.first_fault.is_some() { self.fault_active_sessions as f64 } else { f64::NAN },
-            fault_sessions_lost: if self.first_fault.is_some() { self.fault_sessions_lost as f64 } else { f64::NAN },
+            fault_active_sessions: if self.first_fault.is_some() {
+                self.fault_active_sessions as f64
+            } else {
+                f64::NAN
+            },
+            fault_sessions_lost: if self.first_fault.is_some() {
+                self.fault_sessions_lost as f64
+            } else {
+                f64::NAN
+            },
             fault_loss_share: ratio(self.fault_sessions_lost, self.fault_active_sessions),
         }
     }
 
     /// See `time_to_recover_s` in [`METRICS`].
     fn time_to_recover_s(&self) -> f64 {
-        let Some(tf) = self.first_fault else { return f64::NAN };
+        let Some(tf) = self.first_fault else {
+            return f64::NAN;
+        };
         let b = self.bucket_ns;
         let fault_bucket = (tf.as_ns() / b) as usize;
         // pre-fault rate over whole buckets from warm-up to the fault bucket (or from 0)
         let first = ((self.warm_up.as_ns().div_ceil(b)) as usize).min(fault_bucket);
-        let (from, to) = if first < fault_bucket { (first, fault_bucket) } else { (0, fault_bucket) };
+        let (from, to) = if first < fault_bucket {
+            (first, fault_bucket)
+        } else {
+            (0, fault_bucket)
+        };
         if to == from {
             return f64::NAN;
         }
-        let rate = self.series[from..to].iter().map(|x| x.lost).sum::<u64>() as f64 / (to - from) as f64;
+        let rate =
+            self.series[from..to].iter().map(|x| x.lost).sum::<u64>() as f64 / (to - from) as f64;
         let threshold = rate + 3.0 * rate.sqrt();
         let quiet = |i: usize| self.series.get(i).map(|x| (x.lost as f64) <= threshold);
         for i in fault_bucket..self.series.len() {

@@ -47,9 +47,25 @@ pub struct SessionTable {
 
 impl SessionTable {
     /// Creates a session; returns its reference.
-    pub fn create(&mut self, id: SessionId, home: NodeIdx, now: SimTime, size_bytes: u32) -> SessionRef {
+    pub fn create(
+        &mut self,
+        id: SessionId,
+        home: NodeIdx,
+        now: SimTime,
+        size_bytes: u32,
+    ) -> SessionRef {
         self.live += 1;
-        let fresh = |gen| Session { id, gen, home, pos: 0, created: now, last_access: now, version: 0, size_bytes, live: true };
+        let fresh = |gen| Session {
+            id,
+            gen,
+            home,
+            pos: 0,
+            created: now,
+            last_access: now,
+            version: 0,
+            size_bytes,
+            live: true,
+        };
         if let Some(slot) = self.free.pop() {
             let s = &mut self.slots[slot as usize];
             let gen = s.gen.wrapping_add(1);
@@ -65,13 +81,17 @@ impl SessionTable {
     /// The session `r` names, if it still exists.
     #[inline]
     pub fn get(&self, r: SessionRef) -> Option<&Session> {
-        self.slots.get(r.slot as usize).filter(|s| s.live && s.gen == r.gen)
+        self.slots
+            .get(r.slot as usize)
+            .filter(|s| s.live && s.gen == r.gen)
     }
 
     /// Mutable access to the session `r` names, if it still exists.
     #[inline]
     pub fn get_mut(&mut self, r: SessionRef) -> Option<&mut Session> {
-        self.slots.get_mut(r.slot as usize).filter(|s| s.live && s.gen == r.gen)
+        self.slots
+            .get_mut(r.slot as usize)
+            .filter(|s| s.live && s.gen == r.gen)
     }
 
     /// The session in `slot` (live or not).

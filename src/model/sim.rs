@@ -170,13 +170,21 @@ pub fn balancer_params(cfg: &ExperimentConfig) -> BalancerParams {
         max_conns: b.max_conns,
         retry_s: b.retry.ns() / 1_000_000_000,
         nofailover: b.nofailover,
-        servers: cfg.app.servers.clone().unwrap_or_else(|| (0..n).map(|i| format!("10.0.0.{}:8080", i + 1)).collect()),
+        servers: cfg
+            .app
+            .servers
+            .clone()
+            .unwrap_or_else(|| (0..n).map(|i| format!("10.0.0.{}:8080", i + 1)).collect()),
         routes: jvm_routes(cfg),
     }
 }
 
 fn jvm_routes(cfg: &ExperimentConfig) -> Vec<String> {
-    cfg.app.jvm_routes.clone().unwrap_or_else(|| (0..cfg.app.nodes).map(|i| format!("tomcat{}", i + 1)).collect())
+    cfg.app.jvm_routes.clone().unwrap_or_else(|| {
+        (0..cfg.app.nodes)
+            .map(|i| format!("tomcat{}", i + 1))
+            .collect()
+    })
 }
 
 impl Sim {
@@ -186,7 +194,13 @@ impl Sim {
     pub fn new(point: &DesignPoint, replication: u32) -> Sim {
         let cfg = &point.config;
         let stream = |purpose: &str, entity: u64| {
-            Stream::new(&StreamKey { master: cfg.seed, point: point.stream_key, replication: replication as u64, purpose, entity })
+            Stream::new(&StreamKey {
+                master: cfg.seed,
+                point: point.stream_key,
+                replication: replication as u64,
+                purpose,
+                entity,
+            })
         };
         let n = cfg.app.nodes as usize;
         let w = &cfg.workload;
@@ -197,7 +211,12 @@ impl Sim {
             requests: CountSampler::new(&w.requests_per_session),
             think: TimeSampler::new(&w.think_time),
             service: TimeSampler::new(&cfg.app.service_time),
-            static_service: TimeSampler::new(cfg.app.static_service_time.as_ref().unwrap_or(&cfg.app.service_time)),
+            static_service: TimeSampler::new(
+                cfg.app
+                    .static_service_time
+                    .as_ref()
+                    .unwrap_or(&cfg.app.service_time),
+            ),
             write_p: w.write_probability,
             static_p: w.static_share,
             session_bytes: w.session_size.bytes().min(u32::MAX as u64) as u32,
@@ -216,15 +235,31 @@ impl Sim {
             warm_up: SimTime::from_ns(cfg.warm_up.ns()),
             horizon: SimTime::from_ns(cfg.horizon.ns()),
             routes: jvm_routes(cfg),
-            ttf: cfg.failures.as_ref().map(|f| TimeSampler::new(&f.time_to_failure)),
-            ttr: cfg.failures.as_ref().map(|f| TimeSampler::new(&f.time_to_repair)),
+            ttf: cfg
+                .failures
+                .as_ref()
+                .map(|f| TimeSampler::new(&f.time_to_failure)),
+            ttr: cfg
+                .failures
+                .as_ref()
+                .map(|f| TimeSampler::new(&f.time_to_repair)),
         };
         let params = balancer_params(cfg);
-        let balancer = (super::balancer::find(&b.kind).expect("validated balancer kind").build)(&params);
+        let balancer = (super::balancer::find(&b.kind)
+            .expect("validated balancer kind")
+            .build)(&params);
         let tries = balancer.tries();
-        let strategy = (strategy::find(&cfg.strategy.kind).expect("validated strategy kind").build)(&cfg.strategy, n);
+        let strategy = (strategy::find(&cfg.strategy.kind)
+            .expect("validated strategy kind")
+            .build)(&cfg.strategy, n);
         let nodes = (0..n)
-            .map(|i| AppNode { up: true, busy: 0, queue: VecDeque::new(), in_service: Vec::new(), ids: stream("app.session_id", i as u64) })
+            .map(|i| AppNode {
+                up: true,
+                busy: 0,
+                queue: VecDeque::new(),
+                in_service: Vec::new(),
+                ids: stream("app.session_id", i as u64),
+            })
             .collect();
         let cfg_faults = cfg
             .faults
@@ -237,7 +272,14 @@ impl Sim {
                 (node, f.action, f.repair_after.map(|d| d.ns()))
             })
             .collect();
-        let failure_streams = (0..n).map(|i| (stream("fault.time_to_failure", i as u64), stream("fault.time_to_repair", i as u64))).collect();
+        let failure_streams = (0..n)
+            .map(|i| {
+                (
+                    stream("fault.time_to_failure", i as u64),
+                    stream("fault.time_to_repair", i as u64),
+                )
+            })
+            .collect();
         let obs = Observations::new(n, cfg.output.timeseries_bucket.ns(), p.horizon, p.warm_up);
         Sim {
             cfg_faults,
@@ -263,7 +305,15 @@ impl Sim {
 
     fn client_streams(&self, entity: u64) -> (Stream, Stream) {
         let (master, point, replication) = self.key;
-        let mk = |purpose| Stream::new(&StreamKey { master, point, replication, purpose, entity });
+        let mk = |purpose| {
+            Stream::new(&StreamKey {
+                master,
+                point,
+                replication,
+                purpose,
+                entity,
+            })
+        };
         (mk("client.think_time"), mk("client.request"))
     }
 
@@ -347,8 +397,18 @@ impl Sim {
         let cl = &mut self.clients[client as usize];
         let is_static = cl.request.uniform() < p.static_p;
         let is_write = cl.request.uniform() < p.write_p;
-        let demand_ns = if is_static { p.static_service.sample(&mut cl.request) } else { p.service.sample(&mut cl.request) };
-        let flags = if is_static { STATIC } else if is_write { WRITE } else { 0 };
+        let demand_ns = if is_static {
+            p.static_service.sample(&mut cl.request)
+        } else {
+            p.service.sample(&mut cl.request)
+        };
+        let flags = if is_static {
+            STATIC
+        } else if is_write {
+            WRITE
+        } else {
+            0
+        };
         let req = Request {
             client,
             gen: 0,
@@ -379,8 +439,15 @@ impl Sim {
         let req = &mut self.requests[r as usize];
         let cl = &self.clients[req.client as usize];
         let mut buf = [0u8; 96];
-        let len = if cl.has_cookie { cl.cookie_id.write(&mut buf, &self.p.routes, &[]) } else { 0 };
-        let key = RequestKey { client_addr: cl.addr, session_id: &buf[..len] };
+        let len = if cl.has_cookie {
+            cl.cookie_id.write(&mut buf, &self.p.routes, &[])
+        } else {
+            0
+        };
+        let key = RequestKey {
+            client_addr: cl.addr,
+            session_id: &buf[..len],
+        };
         match self.balancer.pick(&key, &mut req.pd, now.whole_s()) {
             Some(node) => {
                 req.node = node as NodeIdx;
@@ -392,7 +459,6 @@ impl Sim {
     }
 
     fn node_arrival(&mut self, r: u32, s: &mut Scheduler<Event>) {
-        let now = s.now();
         let req = &mut self.requests[r as usize];
         let n = req.node as usize;
         if !self.nodes[n].up {
@@ -457,9 +523,19 @@ impl Sim {
     /// Tomcat's session handling for a dynamic request of `client` served at `node`.
     fn serve_session(&mut self, node: NodeIdx, client: u32, write: bool, now: SimTime) {
         let measured = now >= self.p.warm_up;
-        let mut cx = Cx { now, sessions: &mut self.sessions, obs: &mut self.obs, nodes_up: &self.nodes_up, timeout_ns: self.p.timeout_ns };
+        let mut cx = Cx {
+            now,
+            sessions: &mut self.sessions,
+            obs: &mut self.obs,
+            nodes_up: &self.nodes_up,
+            timeout_ns: self.p.timeout_ns,
+        };
         let cl = &mut self.clients[client as usize];
-        let found = if cl.has_cookie { self.strategy.find(&mut cx, node, cl.cookie) } else { None };
+        let found = if cl.has_cookie {
+            self.strategy.find(&mut cx, node, cl.cookie)
+        } else {
+            None
+        };
         let slot = match found {
             Some(slot) => slot,
             None => {
@@ -473,7 +549,12 @@ impl Sim {
                         cx.obs.fault_sessions_lost += 1;
                     }
                 }
-                let id = SessionId { base: (self.nodes[node as usize].ids.next_u64() as u128) << 64 | self.nodes[node as usize].ids.next_u64() as u128, route: node, store: SessionId::NONE };
+                let id = SessionId {
+                    base: (self.nodes[node as usize].ids.next_u64() as u128) << 64
+                        | self.nodes[node as usize].ids.next_u64() as u128,
+                    route: node,
+                    store: SessionId::NONE,
+                };
                 let r = cx.sessions.create(id, node, now, self.p.session_bytes);
                 self.strategy.created(&mut cx, node, r.slot);
                 cl.has_cookie = true;
@@ -495,11 +576,18 @@ impl Sim {
 
     /// Request `r`'s response (or error, when `latency_ns` is None) reaches its client at
     /// `t_resp`; the client thinks and goes on.
-    fn finish(&mut self, r: u32, t_resp: SimTime, latency_ns: Option<u64>, s: &mut Scheduler<Event>) {
+    fn finish(
+        &mut self,
+        r: u32,
+        t_resp: SimTime,
+        latency_ns: Option<u64>,
+        s: &mut Scheduler<Event>,
+    ) {
         let c = self.requests[r as usize].client;
         self.requests[r as usize].gen = self.requests[r as usize].gen.wrapping_add(1);
         self.free_requests.push(r);
-        self.obs.close_buckets(s.now(), self.sessions.live(), self.up_count);
+        self.obs
+            .close_buckets(s.now(), self.sessions.live(), self.up_count);
         self.obs.response(t_resp, latency_ns);
         let cl = &mut self.clients[c as usize];
         let think = self.p.think.sample(&mut cl.think);
@@ -545,7 +633,11 @@ impl Sim {
         let req = &self.requests[r as usize];
         self.balancer.free(req.node as usize, true, now.whole_s());
         let timed_out = req.flags & TIMED_OUT != 0;
-        let allowed = if timed_out { self.p.retry_timeout } else { self.p.retry_error };
+        let allowed = if timed_out {
+            self.p.retry_timeout
+        } else {
+            self.p.retry_error
+        };
         let idempotent = req.flags & WRITE == 0 || req.flags & SENT == 0 || self.p.non_idempotent;
         let attempts = req.pd.tried.count_ones();
         if allowed && idempotent && attempts < self.tries {
@@ -560,7 +652,8 @@ impl Sim {
         if !self.nodes[n as usize].up {
             return;
         }
-        self.obs.close_buckets(now, self.sessions.live(), self.up_count);
+        self.obs
+            .close_buckets(now, self.sessions.live(), self.up_count);
         if now >= self.p.warm_up && self.obs.first_fault.is_none() {
             self.obs.first_fault = Some(now);
             for cl in self.clients.iter_mut().filter(|c| c.active) {
@@ -577,7 +670,11 @@ impl Sim {
             CrashKind::Process => self.p.lat_ba,
             CrashKind::Host => self.p.connect_timeout_ns,
         };
-        let lost: Vec<u32> = node.in_service.drain(..).chain(node.queue.drain(..)).collect();
+        let lost: Vec<u32> = node
+            .in_service
+            .drain(..)
+            .chain(node.queue.drain(..))
+            .collect();
         for r in lost {
             let req = &mut self.requests[r as usize];
             req.gen = req.gen.wrapping_add(1);
@@ -586,22 +683,33 @@ impl Sim {
             }
             s.schedule_in(delay, Event::AttemptFailed(r, req.gen));
         }
-        let mut cx = Cx { now, sessions: &mut self.sessions, obs: &mut self.obs, nodes_up: &self.nodes_up, timeout_ns: self.p.timeout_ns };
-        self.strategy.node_down(&mut cx, n);
-        let live = self.sessions.live();
-        self.obs.live_sessions.set(now, live as f64);
+        self.with_strategy(now, |st, cx| st.node_down(cx, n));
     }
 
     fn repair(&mut self, n: NodeIdx, now: SimTime) {
         if self.nodes[n as usize].up {
             return;
         }
-        self.obs.close_buckets(now, self.sessions.live(), self.up_count);
+        self.obs
+            .close_buckets(now, self.sessions.live(), self.up_count);
         self.nodes[n as usize].up = true;
         self.nodes_up[n as usize] = true;
         self.up_count += 1;
-        let mut cx = Cx { now, sessions: &mut self.sessions, obs: &mut self.obs, nodes_up: &self.nodes_up, timeout_ns: self.p.timeout_ns };
-        self.strategy.node_up(&mut cx, n);
+        self.with_strategy(now, |st, cx| st.node_up(cx, n));
+    }
+
+    /// Calls the strategy with a context at `now`, then updates the live-sessions gauge.
+    fn with_strategy(&mut self, now: SimTime, f: impl FnOnce(&mut dyn Strategy, &mut Cx<'_>)) {
+        let mut cx = Cx {
+            now,
+            sessions: &mut self.sessions,
+            obs: &mut self.obs,
+            nodes_up: &self.nodes_up,
+            timeout_ns: self.p.timeout_ns,
+        };
+        f(self.strategy.as_mut(), &mut cx);
+        let live = self.sessions.live();
+        self.obs.live_sessions.set(now, live as f64);
     }
 
     /// Runs to the horizon and returns the run's output.
@@ -610,7 +718,8 @@ impl Sim {
         self.start(cfg, &mut s);
         let (warm_up, horizon) = (self.p.warm_up, self.p.horizon);
         let events = s.run(&mut self, warm_up, horizon);
-        self.obs.close_buckets(horizon, self.sessions.live(), self.up_count);
+        self.obs
+            .close_buckets(horizon, self.sessions.live(), self.up_count);
         if let Some(last) = self.obs.series.last_mut() {
             last.live_sessions = self.sessions.live();
             last.nodes_up = self.up_count;
@@ -674,13 +783,11 @@ impl Model for Sim {
             Event::SessionArrival => self.session_arrival(s),
             Event::ExpirySweep(n) => {
                 let now = s.now();
-                self.obs.close_buckets(now, self.sessions.live(), self.up_count);
-                let mut cx = Cx { now, sessions: &mut self.sessions, obs: &mut self.obs, nodes_up: &self.nodes_up, timeout_ns: self.p.timeout_ns };
+                self.obs
+                    .close_buckets(now, self.sessions.live(), self.up_count);
                 if self.nodes[n as usize].up {
-                    self.strategy.expire(&mut cx, n);
+                    self.with_strategy(now, |st, cx| st.expire(cx, n));
                 }
-                let live = self.sessions.live();
-                self.obs.live_sessions.set(now, live as f64);
                 s.schedule_in(self.p.sweep_ns, Event::ExpirySweep(n));
             }
             Event::Fault(i) => {
@@ -726,6 +833,10 @@ mod tests {
     use super::*;
     #[test]
     fn events_are_small() {
-        assert!(std::mem::size_of::<Event>() <= 8, "{}", std::mem::size_of::<Event>());
+        assert!(
+            std::mem::size_of::<Event>() <= 8,
+            "{}",
+            std::mem::size_of::<Event>()
+        );
     }
 }

@@ -7,25 +7,53 @@ use crate::scenario::config::{CountDist, TimeDist};
 /// A duration distribution [ns].
 #[derive(Debug, Clone, Copy)]
 pub enum TimeSampler {
-    /// Exponential with mean [ns], capped.
-    Exponential { mean: f64, cap: u64 },
-    /// Constant [ns].
+    /// Exponential, capped.
+    Exponential {
+        /// Mean \[ns\].
+        mean: f64,
+        /// Largest value \[ns\].
+        cap: u64,
+    },
+    /// Constant \[ns\].
     Fixed(u64),
-    /// Lognormal with mean [ns] and coefficient of variation, capped.
-    Lognormal { mean: f64, cv: f64, cap: u64 },
-    /// Weibull with shape and scale [ns].
-    Weibull { shape: f64, scale: f64 },
+    /// Lognormal, capped.
+    Lognormal {
+        /// Mean \[ns\].
+        mean: f64,
+        /// Coefficient of variation (std / mean).
+        cv: f64,
+        /// Largest value \[ns\].
+        cap: u64,
+    },
+    /// Weibull.
+    Weibull {
+        /// Shape k.
+        shape: f64,
+        /// Scale λ \[ns\].
+        scale: f64,
+    },
 }
 
 impl TimeSampler {
     /// From a config distribution.
     pub fn new(d: &TimeDist) -> Self {
-        let cap = |c: &Option<crate::scenario::units::Duration>| c.map(|d| d.ns()).unwrap_or(u64::MAX);
+        let cap =
+            |c: &Option<crate::scenario::units::Duration>| c.map(|d| d.ns()).unwrap_or(u64::MAX);
         match d {
-            TimeDist::Exponential { mean, cap: c } => TimeSampler::Exponential { mean: mean.ns() as f64, cap: cap(c) },
+            TimeDist::Exponential { mean, cap: c } => TimeSampler::Exponential {
+                mean: mean.ns() as f64,
+                cap: cap(c),
+            },
             TimeDist::Fixed { value } => TimeSampler::Fixed(value.ns()),
-            TimeDist::Lognormal { mean, cv, cap: c } => TimeSampler::Lognormal { mean: mean.ns() as f64, cv: *cv, cap: cap(c) },
-            TimeDist::Weibull { shape, scale } => TimeSampler::Weibull { shape: *shape, scale: scale.ns() as f64 },
+            TimeDist::Lognormal { mean, cv, cap: c } => TimeSampler::Lognormal {
+                mean: mean.ns() as f64,
+                cv: *cv,
+                cap: cap(c),
+            },
+            TimeDist::Weibull { shape, scale } => TimeSampler::Weibull {
+                shape: *shape,
+                scale: scale.ns() as f64,
+            },
         }
     }
 
@@ -86,7 +114,9 @@ impl CountSampler {
         let n = match *self {
             CountSampler::Geometric(m) => s.geometric_mean(m),
             CountSampler::Fixed(v) => v,
-            CountSampler::Lognormal(m, cv) => libm::round(s.lognormal_mean_cv(m, cv.max(1e-12))) as u64,
+            CountSampler::Lognormal(m, cv) => {
+                libm::round(s.lognormal_mean_cv(m, cv.max(1e-12))) as u64
+            }
         };
         n.clamp(1, u32::MAX as u64) as u32
     }

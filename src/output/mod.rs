@@ -31,14 +31,20 @@ pub fn fmt_value(x: f64) -> String {
     if x.is_nan() {
         String::new()
     } else if x.is_infinite() {
-        if x > 0.0 { "inf".into() } else { "-inf".into() }
+        if x > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else {
         format!("{x}")
     }
 }
 
 fn csv_bytes(header: &[String], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
     w.write_record(header)?;
     for r in rows {
         w.write_record(&r)?;
@@ -48,14 +54,22 @@ fn csv_bytes(header: &[String], rows: impl Iterator<Item = Vec<String>>) -> Resu
 
 /// runs.csv bytes: one row per run, sorted by (point, replication).
 pub fn runs_csv(exp: &Experiment, seed: u64, runs: &[RunRecord]) -> Result<Vec<u8>> {
-    let mut header: Vec<String> = ["experiment", "point", "replication", "seed"].iter().map(|s| s.to_string()).collect();
+    let mut header: Vec<String> = ["experiment", "point", "replication", "seed"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     header.extend(exp.swept.iter().cloned());
     header.extend(METRICS.iter().map(|m| m.name.to_string()));
     csv_bytes(
         &header,
         runs.iter().map(|r| {
             let p = &exp.points[r.point];
-            let mut row = vec![exp.name.clone(), p.label.clone(), r.replication.to_string(), seed.to_string()];
+            let mut row = vec![
+                exp.name.clone(),
+                p.label.clone(),
+                r.replication.to_string(),
+                seed.to_string(),
+            ];
             row.extend(p.params.iter().map(|(_, v)| v.clone()));
             row.extend(r.values.iter().map(|&v| fmt_value(v)));
             row
@@ -65,9 +79,16 @@ pub fn runs_csv(exp: &Experiment, seed: u64, runs: &[RunRecord]) -> Result<Vec<u
 
 /// summary.csv bytes: one row per (point, metric) with Student-t 95% intervals.
 pub fn summary_csv(exp: &Experiment, runs: &[RunRecord]) -> Result<Vec<u8>> {
-    let mut header: Vec<String> = ["experiment", "point"].iter().map(|s| s.to_string()).collect();
+    let mut header: Vec<String> = ["experiment", "point"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     header.extend(exp.swept.iter().cloned());
-    header.extend(["metric", "n", "mean", "std", "ci95_low", "ci95_high"].iter().map(|s| s.to_string()));
+    header.extend(
+        ["metric", "n", "mean", "std", "ci95_low", "ci95_high"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
     let mut rows = Vec::new();
     for p in &exp.points {
         let of_point: Vec<&RunRecord> = runs.iter().filter(|r| r.point == p.index).collect();
@@ -75,13 +96,21 @@ pub fn summary_csv(exp: &Experiment, runs: &[RunRecord]) -> Result<Vec<u8>> {
             continue;
         }
         for (m, def) in METRICS.iter().enumerate() {
-            let xs: Vec<f64> = of_point.iter().map(|r| r.values[m]).filter(|x| !x.is_nan()).collect();
+            let xs: Vec<f64> = of_point
+                .iter()
+                .map(|r| r.values[m])
+                .filter(|x| !x.is_nan())
+                .collect();
             let s = summary::Summary::of(&xs);
             let mut row = vec![exp.name.clone(), p.label.clone()];
             row.extend(p.params.iter().map(|(_, v)| v.clone()));
             row.push(def.name.to_string());
             row.push(s.n.to_string());
-            row.extend([s.mean, s.std, s.ci95_low, s.ci95_high].iter().map(|&v| fmt_value(v)));
+            row.extend(
+                [s.mean, s.std, s.ci95_low, s.ci95_high]
+                    .iter()
+                    .map(|&v| fmt_value(v)),
+            );
             rows.push(row);
         }
     }
@@ -111,7 +140,11 @@ pub fn timeseries_csv(exp: &Experiment, runs: &[RunRecord]) -> Result<Vec<u8>> {
         let width_s = p.config.output.timeseries_bucket.secs_f64();
         for (i, b) in series.iter().enumerate() {
             let per_s = |x: u64| fmt_value(x as f64 / width_s);
-            let lat = if b.latency_n > 0 { b.latency_sum_ns as f64 / b.latency_n as f64 / 1e6 } else { f64::NAN };
+            let lat = if b.latency_n > 0 {
+                b.latency_sum_ns as f64 / b.latency_n as f64 / 1e6
+            } else {
+                f64::NAN
+            };
             rows.push(vec![
                 p.label.clone(),
                 fmt_value(i as f64 * width_s),
@@ -131,24 +164,42 @@ pub fn timeseries_csv(exp: &Experiment, runs: &[RunRecord]) -> Result<Vec<u8>> {
 /// manifest.toml text: what was run, with what, by which binary.
 pub fn manifest(exp: &Experiment, seed: u64, replications: u32, runs: &[RunRecord]) -> String {
     let mut m = String::new();
-    let _ = writeln!(m, "# sessim manifest: everything needed to reproduce these results.");
+    let _ = writeln!(
+        m,
+        "# sessim manifest: everything needed to reproduce these results."
+    );
     let _ = writeln!(m, "experiment = {}", toml::Value::String(exp.name.clone()));
     let _ = writeln!(m, "source = {}", toml::Value::String(exp.source.clone()));
     let _ = writeln!(m, "seed = {seed}");
     let _ = writeln!(m, "sessim_version = \"{}\"", env!("CARGO_PKG_VERSION"));
-    let _ = writeln!(m, "git_revision = \"{}\"", option_env!("SESSIM_GIT_REVISION").unwrap_or("unknown"));
+    let _ = writeln!(
+        m,
+        "git_revision = \"{}\"",
+        option_env!("SESSIM_GIT_REVISION").unwrap_or("unknown")
+    );
     let _ = writeln!(m, "points = {}", exp.points.len());
     let _ = writeln!(m, "replications = {replications}");
     let _ = writeln!(m, "runs = {}", exp.points.len() * replications as usize);
     let _ = writeln!(m, "runs_completed = {}", runs.len());
     let _ = writeln!(m, "events = {}", runs.iter().map(|r| r.events).sum::<u64>());
-    let swept: Vec<toml::Value> = exp.swept.iter().map(|s| toml::Value::String(s.clone())).collect();
+    let swept: Vec<toml::Value> = exp
+        .swept
+        .iter()
+        .map(|s| toml::Value::String(s.clone()))
+        .collect();
     let _ = writeln!(m, "swept = {}", toml::Value::Array(swept));
-    let labels: Vec<toml::Value> = exp.points.iter().map(|p| toml::Value::String(p.label.clone())).collect();
+    let labels: Vec<toml::Value> = exp
+        .points
+        .iter()
+        .map(|p| toml::Value::String(p.label.clone()))
+        .collect();
     let _ = writeln!(m, "point_labels = {}", toml::Value::Array(labels));
     let mut cfg = exp.resolved.clone();
     cfg.insert("seed".into(), toml::Value::Integer(seed as i64));
-    cfg.insert("replications".into(), toml::Value::Integer(replications as i64));
+    cfg.insert(
+        "replications".into(),
+        toml::Value::Integer(replications as i64),
+    );
     let mut wrapper = toml::Table::new();
     wrapper.insert("config".into(), toml::Value::Table(cfg));
     m.push('\n');
@@ -160,11 +211,20 @@ pub fn manifest(exp: &Experiment, seed: u64, replications: u32, runs: &[RunRecor
 ///
 /// # Errors
 /// I/O errors, with the path.
-pub fn write_all(dir: &Path, exp: &Experiment, seed: u64, replications: u32, runs: &[RunRecord]) -> Result<()> {
+pub fn write_all(
+    dir: &Path,
+    exp: &Experiment,
+    seed: u64,
+    replications: u32,
+    runs: &[RunRecord],
+) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     atomic::write(&dir.join("runs.csv"), &runs_csv(exp, seed, runs)?)?;
     atomic::write(&dir.join("summary.csv"), &summary_csv(exp, runs)?)?;
     atomic::write(&dir.join("timeseries.csv"), &timeseries_csv(exp, runs)?)?;
-    atomic::write(&dir.join("manifest.toml"), manifest(exp, seed, replications, runs).as_bytes())?;
+    atomic::write(
+        &dir.join("manifest.toml"),
+        manifest(exp, seed, replications, runs).as_bytes(),
+    )?;
     Ok(())
 }

@@ -23,17 +23,37 @@ impl Summary {
     pub fn of(xs: &[f64]) -> Summary {
         let n = xs.len();
         if n == 0 {
-            return Summary { n, mean: f64::NAN, std: f64::NAN, ci95_low: f64::NAN, ci95_high: f64::NAN };
+            return Summary {
+                n,
+                mean: f64::NAN,
+                std: f64::NAN,
+                ci95_low: f64::NAN,
+                ci95_high: f64::NAN,
+            };
         }
         let mean = xs.iter().sum::<f64>() / n as f64;
         if n < 2 {
-            return Summary { n, mean, std: f64::NAN, ci95_low: f64::NAN, ci95_high: f64::NAN };
+            return Summary {
+                n,
+                mean,
+                std: f64::NAN,
+                ci95_low: f64::NAN,
+                ci95_high: f64::NAN,
+            };
         }
         let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64;
         let std = var.sqrt();
-        let t = StudentsT::new(0.0, 1.0, (n - 1) as f64).expect("n ≥ 2").inverse_cdf(0.975);
+        let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+            .expect("n ≥ 2")
+            .inverse_cdf(0.975);
         let half = t * std / (n as f64).sqrt();
-        Summary { n, mean, std, ci95_low: mean - half, ci95_high: mean + half }
+        Summary {
+            n,
+            mean,
+            std,
+            ci95_low: mean - half,
+            ci95_high: mean + half,
+        }
     }
 
     /// Half-width of the 95% interval.

@@ -145,7 +145,10 @@ fn d_requests() -> CountDist {
     CountDist::Geometric { mean: 10.0 }
 }
 fn d_think() -> TimeDist {
-    TimeDist::Exponential { mean: Duration(7_000_000_000), cap: Some(Duration(70_000_000_000)) }
+    TimeDist::Exponential {
+        mean: Duration(7_000_000_000),
+        cap: Some(Duration(70_000_000_000)),
+    }
 }
 fn d_write() -> f64 {
     0.3
@@ -288,7 +291,10 @@ fn d_workers() -> u32 {
     200
 }
 fn d_service() -> TimeDist {
-    TimeDist::Exponential { mean: Duration(3_000_000), cap: None }
+    TimeDist::Exponential {
+        mean: Duration(3_000_000),
+        cap: None,
+    }
 }
 fn d_timeout() -> Duration {
     Duration(1_800_000_000_000)
@@ -367,7 +373,10 @@ pub struct StrategyConfig {
 
 impl Default for StrategyConfig {
     fn default() -> Self {
-        StrategyConfig { kind: d_strategy(), options: BTreeMap::new() }
+        StrategyConfig {
+            kind: d_strategy(),
+            options: BTreeMap::new(),
+        }
     }
 }
 
@@ -462,7 +471,9 @@ pub struct OutputConfig {
 
 impl Default for OutputConfig {
     fn default() -> Self {
-        OutputConfig { timeseries_bucket: d_bucket() }
+        OutputConfig {
+            timeseries_bucket: d_bucket(),
+        }
     }
 }
 

@@ -97,38 +97,84 @@ pub const QUICKSTART: &str = include_str!("../../experiments/quickstart.toml");
 /// mistyped keys, unknown presets, invalid values.
 pub fn load(path: Option<&Path>) -> Result<Experiment, ConfigErrors> {
     match path {
-        None => load_str(QUICKSTART, "<embedded experiments/quickstart.toml>", None, "quickstart"),
+        None => load_str(
+            QUICKSTART,
+            "<embedded experiments/quickstart.toml>",
+            None,
+            "quickstart",
+        ),
         Some(p) => {
             let file = p.display().to_string();
             let text = std::fs::read_to_string(p).map_err(|e| {
-                ConfigErrors(vec![ConfigError { file: file.clone(), key: String::new(), message: format!("cannot read: {e}") }])
+                ConfigErrors(vec![ConfigError {
+                    file: file.clone(),
+                    key: String::new(),
+                    message: format!("cannot read: {e}"),
+                }])
             })?;
-            let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("experiment").to_string();
+            let stem = p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("experiment")
+                .to_string();
             load_str(&text, &file, p.parent(), &stem)
         }
     }
 }
 
 fn err(file: &str, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError { file: file.to_string(), key: key.into(), message: message.into() }
+    ConfigError {
+        file: file.to_string(),
+        key: key.into(),
+        message: message.into(),
+    }
 }
 
 /// Loads an experiment from TOML text. `dir` is where to look for `../models/` presets first.
 ///
 /// # Errors
 /// As [`load`].
-pub fn load_str(text: &str, file: &str, dir: Option<&Path>, default_name: &str) -> Result<Experiment, ConfigErrors> {
+pub fn load_str(
+    text: &str,
+    file: &str,
+    dir: Option<&Path>,
+    default_name: &str,
+) -> Result<Experiment, ConfigErrors> {
     let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let msg = e.message().to_string();
-        let loc = e.span().map(|s| line_col(text, s.start)).map(|(l, c)| format!("line {l}, column {c}: ")).unwrap_or_default();
+        // toml's message may span lines ("invalid string\nexpected `\"`"); keep it on one.
+        let msg = e.message().trim().replace('\n', ", ");
+        let loc = e
+            .span()
+            .map(|s| line_col(text, s.start))
+            .map(|(l, c)| format!("line {l}, column {c}: "))
+            .unwrap_or_default();
         ConfigErrors(vec![err(file, "", format!("{loc}invalid TOML: {msg}"))])
     })?;
     // presets
     if let Some(p) = table.get("preset").cloned() {
         let names: Vec<String> = match p {
             toml::Value::String(s) => vec![s],
-            toml::Value::Array(a) => a.into_iter().map(|v| v.as_str().unwrap_or("").to_string()).collect(),
-            _ => return Err(ConfigErrors(vec![err(file, "preset", "expected a preset name or a list of names")])),
+            toml::Value::Array(a) => match a.iter().find(|v| !v.is_str()) {
+                Some(v) => {
+                    return Err(ConfigErrors(vec![err(
+                        file,
+                        "preset",
+                        format!("expected a list of preset names, got {v}"),
+                    )]))
+                }
+                None => a
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .map(String::from)
+                    .collect(),
+            },
+            _ => {
+                return Err(ConfigErrors(vec![err(
+                    file,
+                    "preset",
+                    "expected a preset name or a list of names",
+                )]))
+            }
         };
         let mut base = toml::Table::new();
         let mut errors = Vec::new();
@@ -136,7 +182,11 @@ pub fn load_str(text: &str, file: &str, dir: Option<&Path>, default_name: &str) 
             match presets::find(name, dir) {
                 Ok(text) => match text.parse::<toml::Table>() {
                     Ok(t) => merge(&mut base, t),
-                    Err(e) => errors.push(err(file, "preset", format!("preset \"{name}\" is not valid TOML: {}", e.message()))),
+                    Err(e) => errors.push(err(
+                        file,
+                        "preset",
+                        format!("preset \"{name}\" is not valid TOML: {}", e.message()),
+                    )),
                 },
                 Err(m) => errors.push(err(file, "preset", m)),
             }
@@ -148,7 +198,11 @@ pub fn load_str(text: &str, file: &str, dir: Option<&Path>, default_name: &str) 
         table = base;
     }
     let sweep = table.remove("sweep");
-    let name = table.get("name").and_then(|v| v.as_str()).unwrap_or(default_name).to_string();
+    let name = table
+        .get("name")
+        .and_then(|v| v.as_str())
+        .unwrap_or(default_name)
+        .to_string();
     let mut errors = Vec::new();
     let axes = match sweep {
         None => Vec::new(),
@@ -158,7 +212,10 @@ pub fn load_str(text: &str, file: &str, dir: Option<&Path>, default_name: &str) 
         },
     };
     let swept: Vec<String> = axes.iter().map(|(p, _)| p.clone()).collect();
-    let crn = table.get("common_random_numbers").and_then(|v| v.as_bool()).unwrap_or(true);
+    let crn = table
+        .get("common_random_numbers")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
     let mut points = Vec::new();
     for (index, combo) in grid(&axes).into_iter().enumerate() {
         let mut t = table.clone();
@@ -177,15 +234,29 @@ pub fn load_str(text: &str, file: &str, dir: Option<&Path>, default_name: &str) 
         let label = if params.is_empty() {
             "base".to_string()
         } else {
-            params.iter().map(|(p, v)| format!("{p}={v}")).collect::<Vec<_>>().join(",")
+            params
+                .iter()
+                .map(|(p, v)| format!("{p}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
         };
         match deserialize(file, t) {
             Ok(config) => {
                 let before = errors.len();
                 validate::validate(&config, file, &mut errors);
                 if errors.len() == before || points.is_empty() {
-                    let stream_key = if key_text.is_empty() { 0 } else { crate::kernel::rng::fnv1a64(key_text.as_bytes()) };
-                    points.push(DesignPoint { index, label, params, stream_key, config });
+                    let stream_key = if key_text.is_empty() {
+                        0
+                    } else {
+                        crate::kernel::rng::fnv1a64(key_text.as_bytes())
+                    };
+                    points.push(DesignPoint {
+                        index,
+                        label,
+                        params,
+                        stream_key,
+                        config,
+                    });
                 }
             }
             Err(e) => errors.push(e),
@@ -198,13 +269,24 @@ pub fn load_str(text: &str, file: &str, dir: Option<&Path>, default_name: &str) 
         errors.retain(|e| seen.insert(e.to_string()));
         return Err(ConfigErrors(errors));
     }
-    Ok(Experiment { name, source: file.to_string(), resolved: table, swept, points })
+    Ok(Experiment {
+        name,
+        source: file.to_string(),
+        resolved: table,
+        swept,
+        points,
+    })
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -226,11 +308,18 @@ pub fn merge(base: &mut toml::Table, over: toml::Table) {
 /// When a path component names a value that is not a table.
 pub fn set_path(t: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
     let mut parts: Vec<&str> = path.split('.').collect();
-    let last = parts.pop().filter(|s| !s.is_empty()).ok_or_else(|| format!("\"{path}\" is not a dotted config path"))?;
+    let last = parts
+        .pop()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("\"{path}\" is not a dotted config path"))?;
     let mut cur = t;
     for p in parts {
-        let entry = cur.entry(p.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        cur = entry.as_table_mut().ok_or_else(|| format!("\"{p}\" in \"{path}\" is not a table"))?;
+        let entry = cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("\"{p}\" in \"{path}\" is not a table"))?;
     }
     cur.insert(last.to_string(), value);
     Ok(())
@@ -248,7 +337,13 @@ type Axis = (String, Vec<toml::Value>);
 fn sweep_axes(file: &str, v: toml::Value) -> Result<Vec<Axis>, Vec<ConfigError>> {
     let table = match v {
         toml::Value::Table(t) => t,
-        _ => return Err(vec![err(file, "sweep", "expected a table of dotted paths to value lists")]),
+        _ => {
+            return Err(vec![err(
+                file,
+                "sweep",
+                "expected a table of dotted paths to value lists",
+            )])
+        }
     };
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -256,7 +351,9 @@ fn sweep_axes(file: &str, v: toml::Value) -> Result<Vec<Axis>, Vec<ConfigError>>
         let key = format!("sweep.\"{path}\"");
         let parsed: Result<config::SweepValues, _> = vals.clone().try_into();
         match parsed {
-            Ok(config::SweepValues::List(list)) if list.is_empty() => errors.push(err(file, key, "expected a non-empty list of values")),
+            Ok(config::SweepValues::List(list)) if list.is_empty() => {
+                errors.push(err(file, key, "expected a non-empty list of values"))
+            }
             Ok(config::SweepValues::List(list)) => out.push((path, list)),
             Ok(config::SweepValues::Range { from, to, step }) => {
                 if !(step > 0.0) || !from.is_finite() || !to.is_finite() || to < from {
@@ -265,19 +362,31 @@ fn sweep_axes(file: &str, v: toml::Value) -> Result<Vec<Axis>, Vec<ConfigError>>
                 }
                 let n = ((to - from) / step + 1e-9).floor() as u64 + 1;
                 if n > 100_000 {
-                    errors.push(err(file, key, format!("range has {n} values; at most 100000")));
+                    errors.push(err(
+                        file,
+                        key,
+                        format!("range has {n} values; at most 100000"),
+                    ));
                     continue;
                 }
                 let integral = [from, to, step].iter().all(|x| x.fract() == 0.0);
                 let list = (0..n)
                     .map(|i| {
                         let x = from + step * i as f64;
-                        if integral { toml::Value::Integer(x as i64) } else { toml::Value::Float((x * 1e12).round() / 1e12) }
+                        if integral {
+                            toml::Value::Integer(x as i64)
+                        } else {
+                            toml::Value::Float((x * 1e12).round() / 1e12)
+                        }
                     })
                     .collect();
                 out.push((path, list));
             }
-            Err(_) => errors.push(err(file, key, "expected a list of values or { from, to, step }")),
+            Err(_) => errors.push(err(
+                file,
+                key,
+                "expected a list of values or { from, to, step }",
+            )),
         }
     }
     if errors.is_empty() {
@@ -291,11 +400,16 @@ fn sweep_axes(file: &str, v: toml::Value) -> Result<Vec<Axis>, Vec<ConfigError>>
 fn grid(axes: &[Axis]) -> Vec<Vec<toml::Value>> {
     let mut out: Vec<Vec<toml::Value>> = vec![vec![]];
     for (_, values) in axes {
-        out = out.into_iter().flat_map(|prefix| values.iter().map(move |v| {
-            let mut p = prefix.clone();
-            p.push(v.clone());
-            p
-        })).collect();
+        out = out
+            .into_iter()
+            .flat_map(|prefix| {
+                values.iter().map(move |v| {
+                    let mut p = prefix.clone();
+                    p.push(v.clone());
+                    p
+                })
+            })
+            .collect();
     }
     out
 }
@@ -311,14 +425,26 @@ fn deserialize(file: &str, t: toml::Table) -> Result<ExperimentConfig, ConfigErr
         let mut key = key;
         if let Some(rest) = message.strip_prefix("missing field `") {
             if let Some(field) = rest.strip_suffix('`') {
-                key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
+                key = if key.is_empty() {
+                    field.to_string()
+                } else {
+                    format!("{key}.{field}")
+                };
                 message = "this key is required".to_string();
             }
         }
         if let Some(rest) = message.strip_prefix("unknown field `") {
             if let Some(end) = rest.find('`') {
                 let field = &rest[..end];
-                key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
+                // serde_path_to_error already ends the path with the unknown field, except inside
+                // internally tagged enums (`think_time = { dist = …, shape = … }`).
+                if key != field && !key.ends_with(&format!(".{field}")) {
+                    key = if key.is_empty() {
+                        field.to_string()
+                    } else {
+                        format!("{key}.{field}")
+                    };
+                }
             }
         }
         err(file, key, message)
@@ -344,11 +470,20 @@ mod tests {
     #[test]
     fn grid_is_cartesian_last_fastest() {
         let axes = vec![
-            ("a".to_string(), vec![toml::Value::Integer(1), toml::Value::Integer(2)]),
-            ("b".to_string(), vec![toml::Value::Integer(3), toml::Value::Integer(4)]),
+            (
+                "a".to_string(),
+                vec![toml::Value::Integer(1), toml::Value::Integer(2)],
+            ),
+            (
+                "b".to_string(),
+                vec![toml::Value::Integer(3), toml::Value::Integer(4)],
+            ),
         ];
         let g = grid(&axes);
-        let flat: Vec<(i64, i64)> = g.iter().map(|c| (c[0].as_integer().unwrap(), c[1].as_integer().unwrap())).collect();
+        let flat: Vec<(i64, i64)> = g
+            .iter()
+            .map(|c| (c[0].as_integer().unwrap(), c[1].as_integer().unwrap()))
+            .collect();
         assert_eq!(flat, vec![(1, 3), (1, 4), (2, 3), (2, 4)]);
     }
 
@@ -358,6 +493,9 @@ mod tests {
         assert_eq!(e.name, "quickstart");
         assert!(e.points.len() >= 2);
         // CRN: balancer variants share the stream key
-        assert!(e.points.iter().all(|p| p.stream_key == e.points[0].stream_key));
+        assert!(e
+            .points
+            .iter()
+            .all(|p| p.stream_key == e.points[0].stream_key));
     }
 }

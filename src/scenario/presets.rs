@@ -7,9 +7,10 @@
 use std::path::Path;
 
 /// Presets compiled into the binary: (name, TOML text). One line per preset.
-pub static EMBEDDED: &[(&str, &str)] = &[
-    ("nginx-cookie-hash-2-tomcats", include_str!("../../models/nginx-cookie-hash-2-tomcats.toml")),
-];
+pub static EMBEDDED: &[(&str, &str)] = &[(
+    "nginx-cookie-hash-2-tomcats",
+    include_str!("../../models/nginx-cookie-hash-2-tomcats.toml"),
+)];
 
 /// The text of preset `name`.
 ///
@@ -18,7 +19,9 @@ pub static EMBEDDED: &[(&str, &str)] = &[
 /// exists but cannot be read.
 pub fn find(name: &str, experiment_dir: Option<&Path>) -> Result<String, String> {
     if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-        return Err(format!("expected a preset name (a file stem in models/), got \"{name}\""));
+        return Err(format!(
+            "expected a preset name (a file stem in models/), got \"{name}\""
+        ));
     }
     let file = format!("{name}.toml");
     let mut candidates = Vec::new();
@@ -29,12 +32,16 @@ pub fn find(name: &str, experiment_dir: Option<&Path>) -> Result<String, String>
     candidates.push(Path::new("models").join(&file));
     for c in candidates {
         if c.is_file() {
-            return std::fs::read_to_string(&c).map_err(|e| format!("cannot read preset {}: {e}", c.display()));
+            return std::fs::read_to_string(&c)
+                .map_err(|e| format!("cannot read preset {}: {e}", c.display()));
         }
     }
     if let Some((_, text)) = EMBEDDED.iter().find(|(n, _)| *n == name) {
         return Ok(text.to_string());
     }
     let known: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
-    Err(format!("no preset \"{name}\" in models/ (known: {})", known.join(", ")))
+    Err(format!(
+        "no preset \"{name}\" in models/ (known: {})",
+        known.join(", ")
+    ))
 }

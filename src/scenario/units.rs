@@ -18,7 +18,9 @@ impl Duration {
         let d = humantime::parse_duration(s.trim()).map_err(|e| {
             format!("expected a duration with a unit like \"7s\", \"250ms\", \"30m\", got \"{s}\" ({e})")
         })?;
-        u64::try_from(d.as_nanos()).map(Duration).map_err(|_| format!("duration \"{s}\" is too long"))
+        u64::try_from(d.as_nanos())
+            .map(Duration)
+            .map_err(|_| format!("duration \"{s}\" is too long"))
     }
     /// Nanoseconds.
     pub fn ns(self) -> u64 {
@@ -32,7 +34,11 @@ impl Duration {
 
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(std::time::Duration::from_nanos(self.0)))
+        write!(
+            f,
+            "{}",
+            humantime::format_duration(std::time::Duration::from_nanos(self.0))
+        )
     }
 }
 
@@ -64,11 +70,13 @@ impl Size {
     pub fn parse(s: &str) -> Result<Self, String> {
         let t = s.trim();
         if !t.ends_with(|c: char| c.is_ascii_alphabetic()) {
-            return Err(format!("expected a size with a unit like \"4KiB\" or \"512B\", got \"{s}\""));
+            return Err(format!(
+                "expected a size with a unit like \"4KiB\" or \"512B\", got \"{s}\""
+            ));
         }
-        parse_size::parse_size(t)
-            .map(Size)
-            .map_err(|e| format!("expected a size with a unit like \"4KiB\" or \"512B\", got \"{s}\" ({e})"))
+        parse_size::parse_size(t).map(Size).map_err(|e| {
+            format!("expected a size with a unit like \"4KiB\" or \"512B\", got \"{s}\" ({e})")
+        })
     }
     /// Bytes.
     pub fn bytes(self) -> u64 {

@@ -19,7 +19,10 @@ impl Ctx<'_> {
     }
     fn prob(&mut self, key: &str, p: f64) {
         if !(0.0..=1.0).contains(&p) {
-            self.fail(key, format!("expected a probability between 0 and 1, got {p}"));
+            self.fail(
+                key,
+                format!("expected a probability between 0 and 1, got {p}"),
+            );
         }
     }
     fn positive(&mut self, key: &str, x: f64) {
@@ -32,7 +35,10 @@ impl Ctx<'_> {
         match d {
             TimeDist::Exponential { mean, cap } | TimeDist::Lognormal { mean, cap, .. } => {
                 if !pos(mean.ns()) {
-                    self.fail(format!("{key}.mean"), "expected a positive duration, got 0s");
+                    self.fail(
+                        format!("{key}.mean"),
+                        "expected a positive duration, got 0s",
+                    );
                 }
                 if let Some(c) = cap {
                     if c.ns() == 0 {
@@ -41,29 +47,46 @@ impl Ctx<'_> {
                 }
                 if let TimeDist::Lognormal { cv, .. } = d {
                     if !(*cv >= 0.0 && cv.is_finite()) {
-                        self.fail(format!("{key}.cv"), format!("expected a coefficient of variation ≥ 0, got {cv}"));
+                        self.fail(
+                            format!("{key}.cv"),
+                            format!("expected a coefficient of variation ≥ 0, got {cv}"),
+                        );
                     }
                 }
             }
             TimeDist::Fixed { value } => {
                 if !pos(value.ns()) {
-                    self.fail(format!("{key}.value"), "expected a positive duration, got 0s");
+                    self.fail(
+                        format!("{key}.value"),
+                        "expected a positive duration, got 0s",
+                    );
                 }
             }
             TimeDist::Weibull { shape, scale } => {
                 self.positive(&format!("{key}.shape"), *shape);
                 if scale.ns() == 0 {
-                    self.fail(format!("{key}.scale"), "expected a positive duration, got 0s");
+                    self.fail(
+                        format!("{key}.scale"),
+                        "expected a positive duration, got 0s",
+                    );
                 }
             }
         }
     }
-    fn target(&mut self, key: &str, s: &str, cfg: &ExperimentConfig, whole_tier_ok: bool) -> Option<NodeRef> {
+    fn target(
+        &mut self,
+        key: &str,
+        s: &str,
+        cfg: &ExperimentConfig,
+        whole_tier_ok: bool,
+    ) -> Option<NodeRef> {
         match NodeRef::parse(s, whole_tier_ok) {
             Ok(r) => {
                 let (count, tier) = match r {
                     NodeRef::App(_) | NodeRef::AllApp => (cfg.app.nodes, "app"),
-                    NodeRef::Store(_) | NodeRef::AllStore => (strategy::store_nodes(&cfg.strategy), "store"),
+                    NodeRef::Store(_) | NodeRef::AllStore => {
+                        (strategy::store_nodes(&cfg.strategy), "store")
+                    }
                 };
                 match r {
                     NodeRef::App(i) | NodeRef::Store(i) if i >= count => {
@@ -95,56 +118,99 @@ pub fn validate(cfg: &ExperimentConfig, file: &str, errors: &mut Vec<ConfigError
         c.fail("horizon", "expected a positive duration, got 0s");
     }
     if cfg.warm_up >= cfg.horizon && cfg.horizon.ns() > 0 {
-        c.fail("warm_up", format!("expected less than the horizon ({}), got {}", cfg.horizon, cfg.warm_up));
+        c.fail(
+            "warm_up",
+            format!(
+                "expected less than the horizon ({}), got {}",
+                cfg.horizon, cfg.warm_up
+            ),
+        );
     }
     if let Some(n) = &cfg.name {
         if n.is_empty() || n.contains(['/', '\\']) || n.starts_with('.') {
-            c.fail("name", format!("expected a plain name usable as a directory, got \"{n}\""));
+            c.fail(
+                "name",
+                format!("expected a plain name usable as a directory, got \"{n}\""),
+            );
         }
     }
     // workload
     let w = &cfg.workload;
     match w.kind {
         WorkloadKind::Open => match w.session_rate {
-            None => c.fail("workload.session_rate", "an open workload needs session_rate [sessions/s]"),
+            None => c.fail(
+                "workload.session_rate",
+                "an open workload needs session_rate [sessions/s]",
+            ),
             Some(r) => c.positive("workload.session_rate", r),
         },
         WorkloadKind::Closed => match w.clients {
-            None => c.fail("workload.clients", "a closed workload needs clients (a number ≥ 1)"),
+            None => c.fail(
+                "workload.clients",
+                "a closed workload needs clients (a number ≥ 1)",
+            ),
             Some(0) => c.fail("workload.clients", "expected at least 1 client, got 0"),
             Some(_) => {}
         },
     }
     if w.kind == WorkloadKind::Open && w.clients.is_some() {
-        c.fail("workload.clients", "only a closed workload has clients; an open one has session_rate");
+        c.fail(
+            "workload.clients",
+            "only a closed workload has clients; an open one has session_rate",
+        );
     }
     if w.kind == WorkloadKind::Closed && w.session_rate.is_some() {
-        c.fail("workload.session_rate", "only an open workload has session_rate; a closed one has clients");
+        c.fail(
+            "workload.session_rate",
+            "only an open workload has session_rate; a closed one has clients",
+        );
     }
     match &w.requests_per_session {
-        CountDist::Geometric { mean } | CountDist::Lognormal { mean, .. } if !(*mean >= 1.0 && mean.is_finite()) => {
-            c.fail("workload.requests_per_session.mean", format!("expected a mean ≥ 1, got {mean}"))
+        CountDist::Geometric { mean } | CountDist::Lognormal { mean, .. }
+            if !(*mean >= 1.0 && mean.is_finite()) =>
+        {
+            c.fail(
+                "workload.requests_per_session.mean",
+                format!("expected a mean ≥ 1, got {mean}"),
+            )
         }
-        CountDist::Lognormal { cv, .. } if !(*cv >= 0.0 && cv.is_finite()) => {
-            c.fail("workload.requests_per_session.cv", format!("expected a coefficient of variation ≥ 0, got {cv}"))
-        }
-        CountDist::Fixed { value: 0 } => c.fail("workload.requests_per_session.value", "expected at least 1 request, got 0"),
+        CountDist::Lognormal { cv, .. } if !(*cv >= 0.0 && cv.is_finite()) => c.fail(
+            "workload.requests_per_session.cv",
+            format!("expected a coefficient of variation ≥ 0, got {cv}"),
+        ),
+        CountDist::Fixed { value: 0 } => c.fail(
+            "workload.requests_per_session.value",
+            "expected at least 1 request, got 0",
+        ),
         _ => {}
     }
     c.time_dist("workload.think_time", &w.think_time, true);
     c.prob("workload.write_probability", w.write_probability);
     c.prob("workload.static_share", w.static_share);
     if w.delta_size > w.session_size {
-        c.fail("workload.delta_size", format!("expected at most session_size ({} B), got {} B", w.session_size.bytes(), w.delta_size.bytes()));
+        c.fail(
+            "workload.delta_size",
+            format!(
+                "expected at most session_size ({} B), got {} B",
+                w.session_size.bytes(),
+                w.delta_size.bytes()
+            ),
+        );
     }
     c.prob("workload.addresses.proxy_share", w.addresses.proxy_share);
     if w.addresses.proxies == Some(0) {
-        c.fail("workload.addresses.proxies", "expected at least 1 proxy address, got 0");
+        c.fail(
+            "workload.addresses.proxies",
+            "expected at least 1 proxy address, got 0",
+        );
     }
     // app
     let a = &cfg.app;
     if a.nodes == 0 || a.nodes > MAX_APP_NODES {
-        c.fail("app.nodes", format!("expected 1 to {MAX_APP_NODES} nodes, got {}", a.nodes));
+        c.fail(
+            "app.nodes",
+            format!("expected 1 to {MAX_APP_NODES} nodes, got {}", a.nodes),
+        );
     }
     if a.workers == 0 {
         c.fail("app.workers", "expected at least 1 worker, got 0");
@@ -154,71 +220,138 @@ pub fn validate(cfg: &ExperimentConfig, file: &str, errors: &mut Vec<ConfigError
         c.time_dist("app.static_service_time", d, false);
     }
     if a.session_timeout.ns() < 1_000_000_000 {
-        c.fail("app.session_timeout", format!("expected at least 1s, got {}", a.session_timeout));
+        c.fail(
+            "app.session_timeout",
+            format!("expected at least 1s, got {}", a.session_timeout),
+        );
     }
     if a.expiry_sweep.ns() < 1_000_000_000 {
-        c.fail("app.expiry_sweep", format!("expected at least 1s, got {}", a.expiry_sweep));
+        c.fail(
+            "app.expiry_sweep",
+            format!("expected at least 1s, got {}", a.expiry_sweep),
+        );
     }
     if let Some(r) = &a.jvm_routes {
         if r.len() != a.nodes as usize {
-            c.fail("app.jvm_routes", format!("expected {} jvmRoutes (one per node), got {}", a.nodes, r.len()));
+            c.fail(
+                "app.jvm_routes",
+                format!(
+                    "expected {} jvmRoutes (one per node), got {}",
+                    a.nodes,
+                    r.len()
+                ),
+            );
         }
         for (i, x) in r.iter().enumerate() {
             if x.is_empty() || x.contains(['.', ';', ' ', ',']) || !x.is_ascii() {
                 c.fail(format!("app.jvm_routes[{i}]"), format!("expected a non-empty ASCII name without '.', ';', ',' or spaces, got \"{x}\""));
             }
             if r[..i].contains(x) {
-                c.fail(format!("app.jvm_routes[{i}]"), format!("jvmRoute \"{x}\" is used twice"));
+                c.fail(
+                    format!("app.jvm_routes[{i}]"),
+                    format!("jvmRoute \"{x}\" is used twice"),
+                );
             }
         }
     }
     if let Some(s) = &a.servers {
         if s.len() != a.nodes as usize {
-            c.fail("app.servers", format!("expected {} server strings (one per node), got {}", a.nodes, s.len()));
+            c.fail(
+                "app.servers",
+                format!(
+                    "expected {} server strings (one per node), got {}",
+                    a.nodes,
+                    s.len()
+                ),
+            );
         }
     }
     // balancer
     let b = &cfg.balancer;
     if balancer::find(&b.kind).is_none() {
         let known: Vec<&str> = balancer::REGISTRY.iter().map(|e| e.name).collect();
-        c.fail("balancer.kind", format!("expected one of {}, got \"{}\"", known.join(", "), b.kind));
+        c.fail(
+            "balancer.kind",
+            format!("expected one of {}, got \"{}\"", known.join(", "), b.kind),
+        );
     }
     if let Some(ws) = &b.weights {
         if ws.len() != a.nodes as usize {
-            c.fail("balancer.weights", format!("expected {} weights (one per app node), got {}", a.nodes, ws.len()));
+            c.fail(
+                "balancer.weights",
+                format!(
+                    "expected {} weights (one per app node), got {}",
+                    a.nodes,
+                    ws.len()
+                ),
+            );
         }
         if let Some(i) = ws.iter().position(|&x| x == 0) {
-            c.fail(format!("balancer.weights[{i}]"), "expected a weight ≥ 1, got 0");
+            c.fail(
+                format!("balancer.weights[{i}]"),
+                "expected a weight ≥ 1, got 0",
+            );
         }
     }
     for (i, &d) in b.down.iter().enumerate() {
         if d >= a.nodes {
-            c.fail(format!("balancer.down[{i}]"), format!("there are {} app nodes (0..{}), no node {d}", a.nodes, a.nodes));
+            c.fail(
+                format!("balancer.down[{i}]"),
+                format!(
+                    "there are {} app nodes (0..{}), no node {d}",
+                    a.nodes, a.nodes
+                ),
+            );
         }
     }
     if a.nodes > 0 && (0..a.nodes).all(|i| b.down.contains(&i)) {
-        c.fail("balancer.down", "every server is marked down: no request could be served");
+        c.fail(
+            "balancer.down",
+            "every server is marked down: no request could be served",
+        );
     }
     if b.fail_timeout.ns() % 1_000_000_000 != 0 {
-        c.fail("balancer.fail_timeout", format!("nginx counts fail_timeout in whole seconds, got {}", b.fail_timeout));
+        c.fail(
+            "balancer.fail_timeout",
+            format!(
+                "nginx counts fail_timeout in whole seconds, got {}",
+                b.fail_timeout
+            ),
+        );
     }
     if b.retry.ns() % 1_000_000_000 != 0 {
-        c.fail("balancer.retry", format!("Apache counts retry in whole seconds, got {}", b.retry));
+        c.fail(
+            "balancer.retry",
+            format!("Apache counts retry in whole seconds, got {}", b.retry),
+        );
     }
     let off = b.next_upstream.iter().any(|s| s == "off");
     for (i, s) in b.next_upstream.iter().enumerate() {
         if !["error", "timeout", "off"].contains(&s.as_str()) {
-            c.fail(format!("balancer.next_upstream[{i}]"), format!("expected \"error\", \"timeout\" or \"off\", got \"{s}\""));
+            c.fail(
+                format!("balancer.next_upstream[{i}]"),
+                format!("expected \"error\", \"timeout\" or \"off\", got \"{s}\""),
+            );
         }
     }
     if off && b.next_upstream.len() > 1 {
-        c.fail("balancer.next_upstream", "\"off\" cannot be combined with other conditions");
+        c.fail(
+            "balancer.next_upstream",
+            "\"off\" cannot be combined with other conditions",
+        );
     }
     // strategy
     match strategy::find(&cfg.strategy.kind) {
         None => {
             let known: Vec<&str> = strategy::REGISTRY.iter().map(|e| e.name).collect();
-            c.fail("strategy.kind", format!("expected one of {}, got \"{}\"", known.join(", "), cfg.strategy.kind));
+            c.fail(
+                "strategy.kind",
+                format!(
+                    "expected one of {}, got \"{}\"",
+                    known.join(", "),
+                    cfg.strategy.kind
+                ),
+            );
         }
         Some(entry) => {
             if let Err((key, msg)) = (entry.check)(&cfg.strategy) {
@@ -231,15 +364,27 @@ pub fn validate(cfg: &ExperimentConfig, file: &str, errors: &mut Vec<ConfigError
     for (i, f) in cfg.faults.iter().enumerate() {
         c.target(&format!("faults[{i}].target"), &f.target, cfg, false);
         if f.at >= cfg.horizon {
-            c.fail(format!("faults[{i}].at"), format!("expected a time before the horizon ({}), got {}", cfg.horizon, f.at));
+            c.fail(
+                format!("faults[{i}].at"),
+                format!(
+                    "expected a time before the horizon ({}), got {}",
+                    cfg.horizon, f.at
+                ),
+            );
         }
         if f.repair_after.is_some() && f.action == FaultAction::Repair {
-            c.fail(format!("faults[{i}].repair_after"), "only a crash can have repair_after");
+            c.fail(
+                format!("faults[{i}].repair_after"),
+                "only a crash can have repair_after",
+            );
         }
     }
     if let Some(fl) = &cfg.failures {
         if fl.targets.is_empty() {
-            c.fail("failures.targets", "expected at least one target such as \"app\" or \"app:0\"");
+            c.fail(
+                "failures.targets",
+                "expected at least one target such as \"app\" or \"app:0\"",
+            );
         }
         for (i, t) in fl.targets.iter().enumerate() {
             c.target(&format!("failures.targets[{i}]"), t, cfg, true);
@@ -248,9 +393,17 @@ pub fn validate(cfg: &ExperimentConfig, file: &str, errors: &mut Vec<ConfigError
         c.time_dist("failures.time_to_repair", &fl.time_to_repair, false);
     }
     if cfg.output.timeseries_bucket.ns() < 1_000_000 {
-        c.fail("output.timeseries_bucket", format!("expected at least 1ms, got {}", cfg.output.timeseries_bucket));
-    }
-    if cfg.horizon.ns() / cfg.output.timeseries_bucket.ns().max(1) > 1_000_000 {
-        c.fail("output.timeseries_bucket", "more than 1,000,000 buckets over the horizon; use a wider bucket");
+        c.fail(
+            "output.timeseries_bucket",
+            format!(
+                "expected at least 1ms, got {}",
+                cfg.output.timeseries_bucket
+            ),
+        );
+    } else if cfg.horizon.ns() / cfg.output.timeseries_bucket.ns() > 1_000_000 {
+        c.fail(
+            "output.timeseries_bucket",
+            "more than 1,000,000 buckets over the horizon; use a wider bucket",
+        );
     }
 }

@@ -3,5 +3,7 @@
 mod bad_configs;
 mod closed_forms;
 mod determinism;
+mod experiments;
 mod nginx_oracle;
 mod support;
+mod trace;

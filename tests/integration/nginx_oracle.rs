@@ -43,7 +43,9 @@ fn skip_or_fail(why: &str) {
 
 fn find_nginx() -> Option<PathBuf> {
     let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|d| d.join("nginx")).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|d| d.join("nginx"))
+            .find(|p| p.is_file())
     });
     on_path.or_else(|| Some(PathBuf::from("/usr/sbin/nginx")).filter(|p| p.is_file()))
 }
@@ -53,7 +55,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 16
     }
     fn below(&mut self, n: u64) -> u64 {
@@ -81,7 +86,10 @@ fn ip_keys(rng: &mut Lcg, n: usize) -> Vec<Key> {
                 net
             };
             let ip = format!("{}.{}.{}.{}", net[0], net[1], net[2], rng.below(256));
-            Key { headers: format!("X-Forwarded-For: {ip}\r\n"), line: ip }
+            Key {
+                headers: format!("X-Forwarded-For: {ip}\r\n"),
+                line: ip,
+            }
         })
         .collect()
 }
@@ -109,11 +117,15 @@ fn cookie_keys(rng: &mut Lcg, n: usize) -> Vec<Key> {
                     } else {
                         // long ids
                         let len = 40 + rng.below(160) as usize;
-                        (0..len).map(|_| b"0123456789ABCDEFxyz-_"[rng.below(21) as usize] as char).collect()
+                        (0..len)
+                            .map(|_| b"0123456789ABCDEFxyz-_"[rng.below(21) as usize] as char)
+                            .collect()
                     }
                 }
                 _ => {
-                    let hex: String = (0..32).map(|_| b"0123456789ABCDEF"[rng.below(16) as usize] as char).collect();
+                    let hex: String = (0..32)
+                        .map(|_| b"0123456789ABCDEF"[rng.below(16) as usize] as char)
+                        .collect();
                     format!("{hex}.tomcat{}", 1 + rng.below(4))
                 }
             };
@@ -135,7 +147,12 @@ fn cookie_keys(rng: &mut Lcg, n: usize) -> Vec<Key> {
 }
 
 fn rr_keys(n: usize) -> Vec<Key> {
-    (0..n).map(|i| Key { line: format!("req{i}"), headers: String::new() }).collect()
+    (0..n)
+        .map(|i| Key {
+            line: format!("req{i}"),
+            headers: String::new(),
+        })
+        .collect()
 }
 
 /// One upstream configuration under test.
@@ -226,7 +243,10 @@ fn configs(with_ip_hash: bool) -> Vec<Config> {
             c.kind,
             w.join("_"),
             c.down.map_or(String::new(), |d| format!("-down{d}")),
-            c.dead.map_or(String::new(), |d| format!("-dead{d}-mf{}-ft{}", c.max_fails, c.fail_timeout))
+            c.dead.map_or(String::new(), |d| format!(
+                "-dead{d}-mf{}-ft{}",
+                c.max_fails, c.fail_timeout
+            ))
         );
     }
     out
@@ -245,7 +265,11 @@ fn directive(kind: &str) -> &'static str {
 /// The `server` address of node `i` of `c`: `127.0.0.1:base+i`, or the closed port `base+4`
 /// for the dead node.
 fn server(c: &Config, base: u16, i: usize) -> String {
-    let port = if c.dead == Some(i) { base as usize + 4 } else { base as usize + i };
+    let port = if c.dead == Some(i) {
+        base as usize + 4
+    } else {
+        base as usize + i
+    };
     format!("127.0.0.1:{port}")
 }
 
@@ -272,14 +296,20 @@ fn nginx_conf(dir: &Path, base: u16, front: u16, configs: &[Config]) -> String {
         s += "}\n";
     }
     for i in 0..4 {
-        s += &format!("server {{ listen 127.0.0.1:{}; return 200 \"{i}\"; }}\n", base as usize + i);
+        s += &format!(
+            "server {{ listen 127.0.0.1:{}; return 200 \"{i}\"; }}\n",
+            base as usize + i
+        );
     }
     s += &format!(
         "server {{\n    listen 127.0.0.1:{front};\n    set_real_ip_from 127.0.0.1;\n    \
          real_ip_header X-Forwarded-For;\n"
     );
     for c in configs {
-        s += &format!("    location /{}/ {{ proxy_pass http://{}; }}\n", c.name, c.name);
+        s += &format!(
+            "    location /{}/ {{ proxy_pass http://{}; }}\n",
+            c.name, c.name
+        );
     }
     s += "}\n}\n";
     s
@@ -298,7 +328,10 @@ impl Drop for NginxGuard {
             let _ = c.wait();
         }
         if std::thread::panicking() {
-            eprintln!("nginx oracle: keeping {} for inspection", self.dir.display());
+            eprintln!(
+                "nginx oracle: keeping {} for inspection",
+                self.dir.display()
+            );
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
@@ -310,7 +343,9 @@ fn free_ports(count: u16, attempt: u64) -> Option<(u16, u16)> {
     let mut rng = Lcg(u64::from(std::process::id()) ^ attempt.wrapping_mul(0x9e37_79b9));
     for _ in 0..200 {
         let base = 20000 + rng.below(12000) as u16;
-        let held: Vec<_> = (0..=count).map_while(|i| TcpListener::bind(("127.0.0.1", base + i)).ok()).collect();
+        let held: Vec<_> = (0..=count)
+            .map_while(|i| TcpListener::bind(("127.0.0.1", base + i)).ok())
+            .collect();
         if held.len() == count as usize + 1 {
             return Some((base, base + count));
         }
@@ -319,14 +354,27 @@ fn free_ports(count: u16, attempt: u64) -> Option<(u16, u16)> {
 }
 
 fn start_nginx(nginx: &Path, configs: &[Config]) -> (NginxGuard, u16, u16) {
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let dir = std::env::temp_dir().join(format!("sessim-nginx-oracle-{}-{stamp}", std::process::id()));
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!(
+        "sessim-nginx-oracle-{}-{stamp}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(dir.join("logs")).unwrap();
-    let mut guard = NginxGuard { child: None, dir: dir.clone() };
+    let mut guard = NginxGuard {
+        child: None,
+        dir: dir.clone(),
+    };
     for attempt in 0..5 {
         // base..base+3: backends; base+4: left closed (dead servers); base+5: front
         let (base, front) = free_ports(5, attempt).expect("no free loopback ports");
-        std::fs::write(dir.join("nginx.conf"), nginx_conf(&dir, base, front, configs)).unwrap();
+        std::fs::write(
+            dir.join("nginx.conf"),
+            nginx_conf(&dir, base, front, configs),
+        )
+        .unwrap();
         let child = Command::new(nginx)
             .arg("-p")
             .arg(&dir)
@@ -336,7 +384,9 @@ fn start_nginx(nginx: &Path, configs: &[Config]) -> (NginxGuard, u16, u16) {
             .arg(dir.join("error.log"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(dir.join("stderr.log")).unwrap()))
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.join("stderr.log")).unwrap(),
+            ))
             .spawn()
             .expect("spawn nginx");
         guard.child = Some(child);
@@ -388,7 +438,11 @@ impl Client {
         if c.read_line(&mut line)? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         let (mut len, mut close) = (0usize, false);
         loop {
             line.clear();
@@ -400,7 +454,9 @@ impl Client {
             let (name, value) = l.split_once(':').unwrap_or((l, ""));
             if name.eq_ignore_ascii_case("content-length") {
                 len = value.trim().parse().unwrap_or(0);
-            } else if name.eq_ignore_ascii_case("connection") && value.trim().eq_ignore_ascii_case("close") {
+            } else if name.eq_ignore_ascii_case("connection")
+                && value.trim().eq_ignore_ascii_case("close")
+            {
                 close = true;
             }
         }
@@ -437,7 +493,11 @@ fn route_bin(c: &Config, base: u16) -> Vec<String> {
         "--nodes".into(),
         c.weights.len().to_string(),
         "--weights".into(),
-        c.weights.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(","),
+        c.weights
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
         "--base-port".into(),
         base.to_string(),
     ];
@@ -456,8 +516,16 @@ fn route_bin(c: &Config, base: u16) -> Vec<String> {
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap().unwrap();
-    assert!(out.status.success(), "route {args:?} failed: {}", out.status);
-    String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect()
+    assert!(
+        out.status.success(),
+        "route {args:?} failed: {}",
+        out.status
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
 /// The library driven like nginx drives it: per request, attempts until one succeeds (the dead
@@ -482,7 +550,10 @@ fn library(c: &Config, base: u16) -> Vec<String> {
             } else {
                 [0; 4]
             };
-            let key = RequestKey { client_addr: addr, session_id: k.line.as_bytes() };
+            let key = RequestKey {
+                client_addr: addr,
+                session_id: k.line.as_bytes(),
+            };
             let mut pd = PeerData::default();
             for _ in 0..b.tries() {
                 match b.pick(&key, &mut pd, 0) {
@@ -505,7 +576,8 @@ fn balancers_match_real_nginx() {
         return skip_or_fail("nginx is not on PATH and /usr/sbin/nginx is absent");
     };
     let v = Command::new(&nginx).arg("-V").output().expect("nginx -V");
-    let build = String::from_utf8_lossy(&v.stderr).into_owned() + &String::from_utf8_lossy(&v.stdout);
+    let build =
+        String::from_utf8_lossy(&v.stderr).into_owned() + &String::from_utf8_lossy(&v.stdout);
     let version = build.lines().next().unwrap_or("").to_string();
     println!("nginx oracle: {} ({version})", nginx.display());
     if !version.contains("nginx/1.22.") {
@@ -518,11 +590,23 @@ fn balancers_match_real_nginx() {
 
     let configs = configs(realip);
     let (_guard, base, front) = start_nginx(&nginx, &configs);
-    let mut client = Client { port: front, conn: None };
+    let mut client = Client {
+        port: front,
+        conn: None,
+    };
     let mut failures = vec![];
     for c in &configs {
-        let expected = if c.dead.is_some() { library(c, base) } else { route_bin(c, base) };
-        assert_eq!(expected.len(), c.keys.len(), "{}: route printed a wrong number of lines", c.name);
+        let expected = if c.dead.is_some() {
+            library(c, base)
+        } else {
+            route_bin(c, base)
+        };
+        assert_eq!(
+            expected.len(),
+            c.keys.len(),
+            "{}: route printed a wrong number of lines",
+            c.name
+        );
         let path = format!("/{}/", c.name);
         let mut agree = 0;
         let mut first_diff = None;
@@ -531,13 +615,25 @@ fn balancers_match_real_nginx() {
             if got == expected[i] {
                 agree += 1;
             } else if first_diff.is_none() {
-                first_diff = Some(format!("key #{i} {:?}: nginx {got}, route {}", k.line, expected[i]));
+                first_diff = Some(format!(
+                    "key #{i} {:?}: nginx {got}, route {}",
+                    k.line, expected[i]
+                ));
             }
         }
         println!("{:<60} {agree}/{} keys agree", c.name, c.keys.len());
         if let Some(d) = first_diff {
-            failures.push(format!("{}: {} of {} disagree; first: {d}", c.name, c.keys.len() - agree, c.keys.len()));
+            failures.push(format!(
+                "{}: {} of {} disagree; first: {d}",
+                c.name,
+                c.keys.len() - agree,
+                c.keys.len()
+            ));
         }
     }
-    assert!(failures.is_empty(), "disagreements with nginx:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "disagreements with nginx:\n{}",
+        failures.join("\n")
+    );
 }

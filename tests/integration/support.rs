@@ -18,10 +18,9 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// Runs sessim with `args` in `cwd`.
 pub fn run_in(cwd: &Path, args: &[&str]) -> Output {
-    sessim().current_dir(cwd).args(args).output().expect("spawn sessim")
-}
-
-/// The repository root (where Cargo.toml is).
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    sessim()
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("spawn sessim")
 }

@@ -54,7 +54,9 @@ pub struct CookieHash {
 impl CookieHash {
     /// Builds the balancer (panics on invalid parameters).
     pub fn new(p: &BalancerParams) -> Self {
-        CookieHash { upstream: Upstream::new(p) }
+        CookieHash {
+            upstream: Upstream::new(p),
+        }
     }
 }
 
@@ -96,7 +98,10 @@ mod tests {
     use super::*;
 
     fn key(id: &[u8]) -> RequestKey<'_> {
-        RequestKey { client_addr: [0; 4], session_id: id }
+        RequestKey {
+            client_addr: [0; 4],
+            session_id: id,
+        }
     }
 
     #[test]

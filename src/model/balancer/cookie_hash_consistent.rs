@@ -124,7 +124,11 @@ impl CookieHashConsistent {
         let server_of_peer = (0..p.len())
             .map(|i| p.servers.iter().position(|s| *s == p.servers[i]).unwrap() as u8)
             .collect();
-        CookieHashConsistent { upstream, points: build_ring(p), server_of_peer }
+        CookieHashConsistent {
+            upstream,
+            points: build_ring(p),
+            server_of_peer,
+        }
     }
 }
 
@@ -175,7 +179,10 @@ mod tests {
     }
 
     fn key(id: &[u8]) -> RequestKey<'_> {
-        RequestKey { client_addr: [0; 4], session_id: id }
+        RequestKey {
+            client_addr: [0; 4],
+            session_id: id,
+        }
     }
 
     const FID: [&str; 3] = ["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080"];
@@ -195,7 +202,10 @@ mod tests {
 
     #[test]
     fn split_host_port_follows_nginx() {
-        assert_eq!(split_host_port(b"10.0.0.1:8080"), (&b"10.0.0.1"[..], &b"8080"[..]));
+        assert_eq!(
+            split_host_port(b"10.0.0.1:8080"),
+            (&b"10.0.0.1"[..], &b"8080"[..])
+        );
         assert_eq!(split_host_port(b"[::1]:80"), (&b"[::1]"[..], &b"80"[..]));
         assert_eq!(split_host_port(b"backend"), (&b"backend"[..], &b""[..]));
         assert_eq!(split_host_port(b"host:"), (&b"host"[..], &b""[..]));
@@ -215,7 +225,10 @@ mod tests {
 
     #[test]
     fn find_point_bounds() {
-        let pts: Vec<Point> = [10u32, 20, 30].iter().map(|&hash| Point { hash, server: 0 }).collect();
+        let pts: Vec<Point> = [10u32, 20, 30]
+            .iter()
+            .map(|&hash| Point { hash, server: 0 })
+            .collect();
         assert_eq!(find_point(&pts, 0), 0);
         assert_eq!(find_point(&pts, 20), 1);
         assert_eq!(find_point(&pts, 21), 2);
@@ -240,7 +253,9 @@ mod tests {
         let mut moved = 0;
         for i in 0..3000u32 {
             let id = format!("{i:032X}.tomcat1");
-            let pa = a.pick(&key(id.as_bytes()), &mut PeerData::default(), 0).unwrap();
+            let pa = a
+                .pick(&key(id.as_bytes()), &mut PeerData::default(), 0)
+                .unwrap();
             let mut pd = PeerData::default();
             let pb = b.pick(&key(id.as_bytes()), &mut pd, 0).unwrap();
             if pa != 1 {
@@ -279,7 +294,10 @@ mod tests {
         b.free(peer, true, 0);
         assert_eq!(b.upstream.peers[peer].effective_weight, 0);
         for ew in 1..=4 {
-            assert_eq!(b.pick(&key(b"ABC"), &mut PeerData::default(), 11), Some(peer));
+            assert_eq!(
+                b.pick(&key(b"ABC"), &mut PeerData::default(), 11),
+                Some(peer)
+            );
             b.free(peer, false, 11);
             assert_eq!(b.upstream.peers[peer].effective_weight, ew);
             assert_eq!(b.upstream.peers[peer].current_weight, 0);

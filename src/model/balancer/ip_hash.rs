@@ -48,7 +48,9 @@ pub struct IpHash {
 impl IpHash {
     /// Builds the balancer (panics on invalid parameters).
     pub fn new(p: &BalancerParams) -> Self {
-        IpHash { upstream: Upstream::new(p) }
+        IpHash {
+            upstream: Upstream::new(p),
+        }
     }
 }
 
@@ -93,7 +95,10 @@ mod tests {
     use super::*;
 
     fn key(a: [u8; 4]) -> RequestKey<'static> {
-        RequestKey { client_addr: a, session_id: b"" }
+        RequestKey {
+            client_addr: a,
+            session_id: b"",
+        }
     }
 
     #[test]
@@ -105,7 +110,10 @@ mod tests {
             hashes.push(h);
         }
         assert_eq!(hashes, [154, 5654, 1196, 723]);
-        assert_eq!(hashes.iter().map(|h| h % 3).collect::<Vec<_>>(), [1, 2, 2, 0]);
+        assert_eq!(
+            hashes.iter().map(|h| h % 3).collect::<Vec<_>>(),
+            [1, 2, 2, 0]
+        );
     }
 
     #[test]
@@ -128,9 +136,13 @@ mod tests {
     #[test]
     fn keyed_on_the_slash_24() {
         let mut b = IpHash::new(&BalancerParams::with_defaults(4));
-        let first = b.pick(&key([10, 1, 2, 0]), &mut PeerData::default(), 0).unwrap();
+        let first = b
+            .pick(&key([10, 1, 2, 0]), &mut PeerData::default(), 0)
+            .unwrap();
         for last in 1..=255 {
-            let p = b.pick(&key([10, 1, 2, last]), &mut PeerData::default(), 0).unwrap();
+            let p = b
+                .pick(&key([10, 1, 2, last]), &mut PeerData::default(), 0)
+                .unwrap();
             b.free(p, false, 0);
             assert_eq!(p, first);
         }
@@ -155,7 +167,10 @@ mod tests {
         p.weights = vec![1, 2, 3];
         let mut b = IpHash::new(&p);
         // 154 % 6 = 4 → peer 2
-        assert_eq!(b.pick(&key([192, 168, 1, 10]), &mut PeerData::default(), 0), Some(2));
+        assert_eq!(
+            b.pick(&key([192, 168, 1, 10]), &mut PeerData::default(), 0),
+            Some(2)
+        );
     }
 
     #[test]

@@ -188,7 +188,13 @@ mod tests {
         let names: Vec<_> = REGISTRY.iter().map(|e| e.name).collect();
         assert_eq!(
             names,
-            ["round-robin", "ip-hash", "cookie-hash", "cookie-hash-consistent", "route"]
+            [
+                "round-robin",
+                "ip-hash",
+                "cookie-hash",
+                "cookie-hash-consistent",
+                "route"
+            ]
         );
         for e in REGISTRY {
             assert!(std::ptr::eq(find(e.name).unwrap(), e));
@@ -203,7 +209,10 @@ mod tests {
         for e in REGISTRY {
             let mut b = (e.build)(&p);
             assert_eq!(b.tries(), 3, "{}", e.name);
-            let key = RequestKey { client_addr: [10, 0, 0, 1], session_id: b"ABC.tomcat2" };
+            let key = RequestKey {
+                client_addr: [10, 0, 0, 1],
+                session_id: b"ABC.tomcat2",
+            };
             let mut pd = PeerData::default();
             let peer = b.pick(&key, &mut pd, 0).unwrap();
             assert_eq!(pd.tried, 1 << peer, "{}", e.name);

@@ -30,7 +30,9 @@ pub struct RoundRobin {
 impl RoundRobin {
     /// Builds the balancer (panics on invalid parameters).
     pub fn new(p: &BalancerParams) -> Self {
-        RoundRobin { upstream: Upstream::new(p) }
+        RoundRobin {
+            upstream: Upstream::new(p),
+        }
     }
 }
 
@@ -52,7 +54,10 @@ impl Balancer for RoundRobin {
 mod tests {
     use super::*;
 
-    const KEY: RequestKey<'static> = RequestKey { client_addr: [0; 4], session_id: b"" };
+    const KEY: RequestKey<'static> = RequestKey {
+        client_addr: [0; 4],
+        session_id: b"",
+    };
 
     fn seq(b: &mut RoundRobin, n: usize) -> Vec<usize> {
         (0..n)

@@ -92,7 +92,11 @@ impl Route {
                 error_time: 0,
             })
             .collect();
-        Route { workers, retry_s: p.retry_s, nofailover: p.nofailover }
+        Route {
+            workers,
+            retry_s: p.retry_s,
+            nofailover: p.nofailover,
+        }
     }
 
     /// True when worker `i` can take a request now (not in error, not disabled).
@@ -183,7 +187,11 @@ impl Balancer for Route {
         }
         if chosen.is_none() {
             if let (Some(r), true) = (route, self.nofailover) {
-                if self.workers.iter().any(|w| !w.route.is_empty() && w.route == r) {
+                if self
+                    .workers
+                    .iter()
+                    .any(|w| !w.route.is_empty() && w.route == r)
+                {
                     return None;
                 }
             }
@@ -211,7 +219,10 @@ mod tests {
     use super::*;
 
     fn key(id: &[u8]) -> RequestKey<'_> {
-        RequestKey { client_addr: [0; 4], session_id: id }
+        RequestKey {
+            client_addr: [0; 4],
+            session_id: id,
+        }
     }
 
     fn pick(b: &mut Route, id: &[u8], now: u64) -> Option<usize> {
@@ -262,7 +273,10 @@ mod tests {
     fn sticky_traffic_moves_the_counters() {
         let mut b = Route::new(&BalancerParams::with_defaults(2));
         assert_eq!(pick(&mut b, b"S.tomcat1", 0), Some(0));
-        assert_eq!(b.workers.iter().map(|w| w.lbstatus).collect::<Vec<_>>(), [-1, 1]);
+        assert_eq!(
+            b.workers.iter().map(|w| w.lbstatus).collect::<Vec<_>>(),
+            [-1, 1]
+        );
         assert_eq!(pick(&mut b, b"", 0), Some(1)); // new session goes to the other node
     }
 

@@ -242,7 +242,10 @@ mod tests {
         p.down[1] = true;
         let u = Upstream::new(&p);
         assert_eq!((u.total_weight, u.tries, u.single), (6, 2, false));
-        assert_eq!((0..6).map(|w| u.peer_for_weight(w)).collect::<Vec<_>>(), [0, 1, 1, 2, 2, 2]);
+        assert_eq!(
+            (0..6).map(|w| u.peer_for_weight(w)).collect::<Vec<_>>(),
+            [0, 1, 1, 2, 2, 2]
+        );
     }
 
     #[test]
@@ -285,9 +288,15 @@ mod tests {
         let mut pd = PeerData::default();
         assert_eq!(u.get_rr_peer(&mut pd, 100), Some(0));
         u.free(0, true, 100);
-        assert_eq!((u.peers[0].fails, u.peers[0].accessed, u.peers[0].checked), (1, 100, 100));
+        assert_eq!(
+            (u.peers[0].fails, u.peers[0].accessed, u.peers[0].checked),
+            (1, 100, 100)
+        );
         for t in 100..=110 {
-            assert!(!u.usable(0, t), "t={t}: now - checked <= fail_timeout ⇒ skipped");
+            assert!(
+                !u.usable(0, t),
+                "t={t}: now - checked <= fail_timeout ⇒ skipped"
+            );
         }
         assert!(u.usable(0, 111));
         // Only peer 1 is chosen inside the window.
@@ -296,7 +305,10 @@ mod tests {
         }
         // At 111 peer 0 is probed again (forced: peer 1 already tried): checked moves to 111,
         // and the success clears fails.
-        let mut pd = PeerData { tried: 0b10, ..PeerData::default() };
+        let mut pd = PeerData {
+            tried: 0b10,
+            ..PeerData::default()
+        };
         assert_eq!(u.get_rr_peer(&mut pd, 111), Some(0));
         assert_eq!(u.peers[0].checked, 111);
         u.free(0, false, 111);
@@ -311,7 +323,10 @@ mod tests {
         u.free(0, true, 0);
         assert!(!u.usable(0, 10));
         // force the probe on peer 0 at t = 11
-        let mut pd = PeerData { tried: 0b10, ..PeerData::default() };
+        let mut pd = PeerData {
+            tried: 0b10,
+            ..PeerData::default()
+        };
         assert_eq!(u.get_rr_peer(&mut pd, 11), Some(0));
         u.free(0, true, 11);
         assert_eq!(u.peers[0].fails, 2);
@@ -360,7 +375,7 @@ mod tests {
         assert_eq!(u.peers[0].effective_weight, 1);
         u.free(0, true, 0);
         assert_eq!(u.peers[0].effective_weight, 0); // clamped
-        // Window over at t = 11: each RR pass adds ew to cw, then ew += 1.
+                                                    // Window over at t = 11: each RR pass adds ew to cw, then ew += 1.
         let mut ew = vec![];
         let mut picks = vec![];
         for _ in 0..6 {
@@ -376,7 +391,10 @@ mod tests {
         let mut u = up(&[3]);
         assert!(u.single);
         for t in 0..5 {
-            let mut pd = PeerData { tried: 1, ..PeerData::default() };
+            let mut pd = PeerData {
+                tried: 1,
+                ..PeerData::default()
+            };
             assert_eq!(u.get_rr_peer(&mut pd, t), Some(0));
             u.free(0, true, t);
         }

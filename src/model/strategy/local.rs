@@ -16,7 +16,11 @@ pub const ENTRY: StrategyEntry = StrategyEntry {
     name: "local",
     doc: "session binding only: state in the creating node's memory (Tomcat StandardManager)",
     check: super::no_options,
-    build: |_, nodes| Box::new(Local { by_node: vec![Vec::new(); nodes] }),
+    build: |_, nodes| {
+        Box::new(Local {
+            by_node: vec![Vec::new(); nodes],
+        })
+    },
     store_nodes: super::no_store_nodes,
 };
 

@@ -84,7 +84,10 @@ pub fn store_nodes(cfg: &StrategyConfig) -> u32 {
 pub fn no_options(cfg: &StrategyConfig) -> Result<(), (String, String)> {
     match cfg.options.keys().next() {
         None => Ok(()),
-        Some(k) => Err((k.clone(), format!("strategy \"{}\" has no option \"{k}\"", cfg.kind))),
+        Some(k) => Err((
+            k.clone(),
+            format!("strategy \"{}\" has no option \"{k}\"", cfg.kind),
+        )),
     }
 }
 
