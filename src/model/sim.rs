@@ -600,7 +600,7 @@ impl Sim {
         cl.active = false;
         match self.p.workload {
             WorkloadKind::Closed => {
-                self.begin_user_session(c, next.plus_ns(0).min(SimTime::MAX));
+                self.begin_user_session(c, next);
                 s.schedule_at(next, Event::ClientSend(c));
             }
             WorkloadKind::Open => self.free_clients.push(c),
