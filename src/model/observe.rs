@@ -200,7 +200,7 @@ impl Observations {
     #[inline]
     pub fn response(&mut self, now: SimTime, latency_ns: Option<u64>) {
         self.answered_total += 1;
-        let measured = now >= self.warm_up;
+        let measured = self.measured(now);
         if measured {
             self.requests.inc();
         }
@@ -224,26 +224,17 @@ impl Observations {
         }
     }
 
-    /// Warm-up deletion: forgets everything measured so far except the timeseries.
+    /// Whether an observation made at `t` counts in the metrics (warm-up deletion: every counter
+    /// and tally is gated by the time of its observation; record through this, never reset).
+    #[inline]
+    pub fn measured(&self, t: SimTime) -> bool {
+        t >= self.warm_up
+    }
+
+    /// Warm-up deletion for the time-weighted gauge: its average restarts at `now`. (Counters
+    /// and tallies need nothing here: they are gated by [`Observations::measured`], so a
+    /// response recorded before the warm-up event for a time after it is kept.)
     pub fn end_warm_up(&mut self, now: SimTime) {
-        for c in [
-            &mut self.sessions_started,
-            &mut self.sessions_lost,
-            &mut self.sessions_affected,
-            &mut self.requests,
-            &mut self.requests_failed,
-            &mut self.stale_reads,
-            &mut self.lost_updates,
-            &mut self.messages_app_app,
-            &mut self.bytes_app_app,
-            &mut self.messages_app_store,
-            &mut self.bytes_app_store,
-            &mut self.bytes_cookie,
-        ] {
-            c.reset();
-        }
-        self.latency.reset();
-        self.node_requests.iter_mut().for_each(|n| *n = 0);
         self.live_sessions.reset(now);
     }
 

@@ -387,7 +387,7 @@ impl Sim {
         cl.affected = false;
         cl.at_fault = false;
         cl.live_until = SimTime::ZERO;
-        if t >= self.p.warm_up {
+        if self.obs.measured(t) {
             self.obs.session_started(t);
         }
     }
@@ -504,7 +504,7 @@ impl Sim {
         if let Some(&moved) = node.in_service.get(pos) {
             self.requests[moved as usize].pos = pos as u32;
         }
-        if now >= self.p.warm_up {
+        if self.obs.measured(now) {
             self.obs.node_requests[n] += 1;
         }
         if flags & STATIC == 0 {
@@ -522,7 +522,7 @@ impl Sim {
 
     /// Tomcat's session handling for a dynamic request of `client` served at `node`.
     fn serve_session(&mut self, node: NodeIdx, client: u32, write: bool, now: SimTime) {
-        let measured = now >= self.p.warm_up;
+        let measured = self.obs.measured(now);
         let mut cx = Cx {
             now,
             sessions: &mut self.sessions,
@@ -654,7 +654,7 @@ impl Sim {
         }
         self.obs
             .close_buckets(now, self.sessions.live(), self.up_count);
-        if now >= self.p.warm_up && self.obs.first_fault.is_none() {
+        if self.obs.measured(now) && self.obs.first_fault.is_none() {
             self.obs.first_fault = Some(now);
             for cl in self.clients.iter_mut().filter(|c| c.active) {
                 cl.at_fault = true;
