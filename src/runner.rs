@@ -65,6 +65,7 @@ pub fn run_all(exp: &Experiment, opts: RunOptions) -> anyhow::Result<Vec<RunReco
                     values: out.metrics.values(),
                     series: (replication == 0).then_some(out.series),
                     events: out.events,
+                    node_requests: out.node_requests,
                 }
             })
             .collect()

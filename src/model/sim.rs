@@ -146,6 +146,8 @@ pub struct RunOutput {
     pub metrics: RunMetrics,
     /// Timeseries buckets.
     pub series: Vec<super::observe::Bucket>,
+    /// Requests served per app node after warm-up.
+    pub node_requests: Vec<u64>,
     /// Events handled.
     pub events: u64,
     /// Requests issued during the whole run.
@@ -733,6 +735,7 @@ impl Sim {
             completed_total: self.obs.answered_total - self.obs.failed_total,
             in_flight,
             series: std::mem::take(&mut self.obs.series),
+            node_requests: std::mem::take(&mut self.obs.node_requests),
         }
     }
 }

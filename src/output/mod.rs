@@ -24,6 +24,8 @@ pub struct RunRecord {
     pub series: Option<Vec<Bucket>>,
     /// Events handled.
     pub events: u64,
+    /// Requests served per app node after warm-up.
+    pub node_requests: Vec<u64>,
 }
 
 /// Formats a value for CSV: shortest round-trip decimal, empty for NaN.
@@ -161,6 +163,29 @@ pub fn timeseries_csv(exp: &Experiment, runs: &[RunRecord]) -> Result<Vec<u8>> {
     csv_bytes(&header, rows.into_iter())
 }
 
+/// nodes.csv bytes: requests served by each app node after warm-up, one row per (run, node).
+pub fn nodes_csv(exp: &Experiment, runs: &[RunRecord]) -> Result<Vec<u8>> {
+    let header: Vec<String> = ["experiment", "point", "replication", "node", "requests"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    csv_bytes(
+        &header,
+        runs.iter().flat_map(|r| {
+            let label = &exp.points[r.point].label;
+            r.node_requests.iter().enumerate().map(move |(i, n)| {
+                vec![
+                    exp.name.clone(),
+                    label.clone(),
+                    r.replication.to_string(),
+                    i.to_string(),
+                    n.to_string(),
+                ]
+            })
+        }),
+    )
+}
+
 /// manifest.toml text: what was run, with what, by which binary.
 pub fn manifest(exp: &Experiment, seed: u64, replications: u32, runs: &[RunRecord]) -> String {
     let mut m = String::new();
@@ -222,6 +247,7 @@ pub fn write_all(
     atomic::write(&dir.join("runs.csv"), &runs_csv(exp, seed, runs)?)?;
     atomic::write(&dir.join("summary.csv"), &summary_csv(exp, runs)?)?;
     atomic::write(&dir.join("timeseries.csv"), &timeseries_csv(exp, runs)?)?;
+    atomic::write(&dir.join("nodes.csv"), &nodes_csv(exp, runs)?)?;
     atomic::write(
         &dir.join("manifest.toml"),
         manifest(exp, seed, replications, runs).as_bytes(),

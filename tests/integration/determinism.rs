@@ -35,7 +35,13 @@ time_to_repair = { dist = "exponential", mean = "20s" }
 "balancer.kind" = ["cookie-hash", "cookie-hash-consistent", "ip-hash", "round-robin", "route"]
 "#;
 
-const FILES: [&str; 4] = ["runs.csv", "summary.csv", "timeseries.csv", "manifest.toml"];
+const FILES: [&str; 5] = [
+    "runs.csv",
+    "summary.csv",
+    "timeseries.csv",
+    "nodes.csv",
+    "manifest.toml",
+];
 
 fn run(dir: &Path, out: &str, threads: &str) {
     let o = run_in(
