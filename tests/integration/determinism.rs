@@ -99,7 +99,13 @@ fn same_seed_same_bytes_for_any_thread_count() {
         names.sort();
         assert_eq!(
             names,
-            ["manifest.toml", "runs.csv", "summary.csv", "timeseries.csv"]
+            [
+                "manifest.toml",
+                "nodes.csv",
+                "runs.csv",
+                "summary.csv",
+                "timeseries.csv"
+            ]
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
