@@ -44,6 +44,15 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Do not draw charts (see `sessim plot`).
+        #[arg(long)]
+        no_charts: bool,
+    },
+    /// (Re)draw the charts of a results directory into RESULTS_DIR/charts/ (SVG and PNG).
+    Plot {
+        /// Results directory (holds summary.csv).
+        #[arg(value_name = "RESULTS_DIR")]
+        dir: PathBuf,
     },
     /// Parse and validate an experiment without running it.
     Check {
@@ -121,6 +130,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             replications,
             seed,
             quiet,
+            no_charts,
         } => {
             let mut exp = scenario::load(experiment.as_deref())?;
             for p in &mut exp.points {
@@ -141,6 +151,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let t0 = std::time::Instant::now();
             let records = run_all(&exp, RunOptions { threads, progress })?;
             crate::output::write_all(&dir, &exp, seed, reps, &records)?;
+            if !no_charts {
+                crate::output::plot::plot_dir(&dir)?;
+            }
             if !quiet {
                 let events: u64 = records.iter().map(|r| r.events).sum();
                 eprintln!(
@@ -166,6 +179,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 exp.points.len(),
                 runs
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plot { dir } => {
+            if !dir.join("summary.csv").is_file() {
+                return Err(InputError(format!(
+                    "{}: expected a results directory holding summary.csv",
+                    dir.display()
+                ))
+                .into());
+            }
+            for f in crate::output::plot::plot_dir(&dir)? {
+                println!("{}", f.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Route(args) => route::run(args),

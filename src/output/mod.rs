@@ -4,6 +4,7 @@
 //! half-written file.
 
 pub mod atomic;
+pub mod plot;
 pub mod summary;
 
 use crate::model::observe::{Bucket, METRICS};
