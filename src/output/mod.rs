@@ -4,6 +4,8 @@
 //! half-written file.
 
 pub mod atomic;
+pub mod merge;
+pub mod store;
 pub mod summary;
 
 use crate::model::observe::{Bucket, METRICS};
@@ -186,8 +188,43 @@ pub fn nodes_csv(exp: &Experiment, runs: &[RunRecord]) -> Result<Vec<u8>> {
     )
 }
 
-/// manifest.toml text: what was run, with what, by which binary.
-pub fn manifest(exp: &Experiment, seed: u64, replications: u32, runs: &[RunRecord]) -> String {
+/// The config the runs used: the resolved tree with the effective seed and replications
+/// (command-line overrides applied). Reloading it with `scenario::load_str` gives the same
+/// experiment (used by `merge`).
+pub fn effective_config(exp: &Experiment, seed: u64, replications: u32) -> toml::Table {
+    let mut cfg = exp.resolved.clone();
+    cfg.insert("seed".into(), toml::Value::Integer(seed as i64));
+    cfg.insert(
+        "replications".into(),
+        toml::Value::Integer(replications as i64),
+    );
+    cfg
+}
+
+/// Fingerprint of what a results directory holds: FNV-1a 64 (hex) of the effective config's
+/// TOML text and the shard. The run store refuses to mix runs of different fingerprints.
+pub fn fingerprint(
+    exp: &Experiment,
+    seed: u64,
+    replications: u32,
+    shard: Option<crate::runner::Shard>,
+) -> String {
+    let mut text = toml::to_string(&effective_config(exp, seed, replications)).unwrap_or_default();
+    if let Some(s) = shard {
+        text.push_str(&format!("\n#shard {s}"));
+    }
+    format!("{:016x}", crate::kernel::rng::fnv1a64(text.as_bytes()))
+}
+
+/// manifest.toml text: what was run, with what, by which binary. A shard's manifest also says
+/// which shard it holds; a merged or unsharded one does not, so they are identical.
+pub fn manifest(
+    exp: &Experiment,
+    seed: u64,
+    replications: u32,
+    runs: &[RunRecord],
+    shard: Option<crate::runner::Shard>,
+) -> String {
     let mut m = String::new();
     let _ = writeln!(
         m,
@@ -202,6 +239,9 @@ pub fn manifest(exp: &Experiment, seed: u64, replications: u32, runs: &[RunRecor
         "git_revision = \"{}\"",
         option_env!("SESSIM_GIT_REVISION").unwrap_or("unknown")
     );
+    if let Some(s) = shard {
+        let _ = writeln!(m, "shard = \"{s}\"");
+    }
     let _ = writeln!(m, "points = {}", exp.points.len());
     let _ = writeln!(m, "replications = {replications}");
     let _ = writeln!(m, "runs = {}", exp.points.len() * replications as usize);
@@ -219,14 +259,11 @@ pub fn manifest(exp: &Experiment, seed: u64, replications: u32, runs: &[RunRecor
         .map(|p| toml::Value::String(p.label.clone()))
         .collect();
     let _ = writeln!(m, "point_labels = {}", toml::Value::Array(labels));
-    let mut cfg = exp.resolved.clone();
-    cfg.insert("seed".into(), toml::Value::Integer(seed as i64));
-    cfg.insert(
-        "replications".into(),
-        toml::Value::Integer(replications as i64),
-    );
     let mut wrapper = toml::Table::new();
-    wrapper.insert("config".into(), toml::Value::Table(cfg));
+    wrapper.insert(
+        "config".into(),
+        toml::Value::Table(effective_config(exp, seed, replications)),
+    );
     m.push('\n');
     m.push_str(&toml::to_string(&wrapper).unwrap_or_default());
     m
@@ -242,6 +279,7 @@ pub fn write_all(
     seed: u64,
     replications: u32,
     runs: &[RunRecord],
+    shard: Option<crate::runner::Shard>,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     atomic::write(&dir.join("runs.csv"), &runs_csv(exp, seed, runs)?)?;
@@ -250,7 +288,7 @@ pub fn write_all(
     atomic::write(&dir.join("nodes.csv"), &nodes_csv(exp, runs)?)?;
     atomic::write(
         &dir.join("manifest.toml"),
-        manifest(exp, seed, replications, runs).as_bytes(),
+        manifest(exp, seed, replications, runs, shard).as_bytes(),
     )?;
     Ok(())
 }
