@@ -309,3 +309,37 @@ fn common_random_numbers_reduce_the_variance_of_differences() {
     println!("variance of the latency difference: CRN {with:.4}, independent {without:.4}");
     assert!(with < without / 2.0, "CRN {with} vs independent {without}");
 }
+
+/// The Slurm array script's task and merge modes (Slurm itself is not needed: its environment
+/// variables are set by hand, as sbatch would set them).
+#[test]
+fn slurm_array_script_shards_and_merges_like_an_unsharded_run() {
+    let dir = temp_dir("slurm");
+    std::fs::write(dir.join("sw.toml"), SWEEP).unwrap();
+    ok(&dir, &["run", "sw.toml", "--quiet", "--out", "whole"]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/cluster/slurm-array.sh");
+    let bash = |args: &[&str], task: Option<u32>| {
+        let mut c = std::process::Command::new("bash");
+        c.current_dir(&dir)
+            .arg(&script)
+            .args(args)
+            .env("SESSIM", env!("CARGO_BIN_EXE_sessim"))
+            .env("SLURM_JOB_ID", "1");
+        if let Some(k) = task {
+            c.env("SLURM_ARRAY_TASK_ID", k.to_string())
+                .env("SLURM_CPUS_PER_TASK", "1");
+        }
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    for k in 1..=4 {
+        bash(&["run", "sw.toml", "out", "4"], Some(k));
+    }
+    bash(&["merge", "sw.toml", "out", "4"], None);
+    same_files(&dir.join("whole"), &dir.join("out/merged"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
