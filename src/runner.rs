@@ -97,6 +97,9 @@ pub fn execute(
     };
     let resumed = done.len();
     let fresh = resumed == 0;
+    if let Some(d) = opts.store_dir {
+        crate::output::write_running_manifest(d, exp, resumed, opts.shard)?;
+    }
     let writer = match opts.store_dir {
         Some(d) => Some(store::Writer::open(d, fingerprint, fresh)?),
         None => None,

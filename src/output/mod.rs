@@ -230,6 +230,7 @@ pub fn manifest(
         m,
         "# sessim manifest: everything needed to reproduce these results."
     );
+    let _ = writeln!(m, "status = \"complete\"");
     let _ = writeln!(m, "experiment = {}", toml::Value::String(exp.name.clone()));
     let _ = writeln!(m, "source = {}", toml::Value::String(exp.source.clone()));
     let _ = writeln!(m, "seed = {seed}");
@@ -267,6 +268,39 @@ pub fn manifest(
     m.push('\n');
     m.push_str(&toml::to_string(&wrapper).unwrap_or_default());
     m
+}
+
+/// Writes the manifest of a run that has started but not finished: what runs, and where its
+/// finished runs are (`.sessim-runs.jsonl`, `resumed` of them from an earlier attempt). The
+/// complete manifest replaces it at the end.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_running_manifest(
+    dir: &Path,
+    exp: &Experiment,
+    resumed: usize,
+    shard: Option<crate::runner::Shard>,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut m = String::new();
+    let _ = writeln!(
+        m,
+        "# sessim manifest of an unfinished run: finished runs are in {}.",
+        store::FILE
+    );
+    let _ = writeln!(
+        m,
+        "# Rerun the same command to resume; the result files appear when it completes."
+    );
+    let _ = writeln!(m, "status = \"running\"");
+    let _ = writeln!(m, "experiment = {}", toml::Value::String(exp.name.clone()));
+    let _ = writeln!(m, "source = {}", toml::Value::String(exp.source.clone()));
+    if let Some(s) = shard {
+        let _ = writeln!(m, "shard = \"{s}\"");
+    }
+    let _ = writeln!(m, "runs_finished_before_this_attempt = {resumed}");
+    atomic::write(&dir.join("manifest.toml"), m.as_bytes())
 }
 
 /// Writes every result file into `dir` (created if needed), each atomically.
