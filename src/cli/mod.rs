@@ -7,7 +7,7 @@ mod trace;
 
 use crate::model::observe::METRICS;
 use crate::model::{balancer, strategy};
-use crate::runner::{run_all, RunOptions};
+use crate::runner::{execute, RunOptions, Shard};
 use crate::scenario::{self, ConfigErrors};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -47,12 +47,23 @@ enum Command {
         /// Do not draw charts (see `sessim plot`).
         #[arg(long)]
         no_charts: bool,
+        /// Run only shard K of N of the plan (1 ≤ K ≤ N); join shards with `sessim merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
     },
     /// (Re)draw the charts of a results directory into RESULTS_DIR/charts/ (SVG and PNG).
     Plot {
         /// Results directory (holds summary.csv).
         #[arg(value_name = "RESULTS_DIR")]
         dir: PathBuf,
+    },
+    /// Join the output directories of `run --shard K/N` into the files of an unsharded run.
+    Merge {
+        /// Shard output directories (all N of them).
+        dirs: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Parse and validate an experiment without running it.
     Check {
@@ -131,12 +142,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
             seed,
             quiet,
             no_charts,
+            shard,
         } => {
+            let shard = shard
+                .as_deref()
+                .map(Shard::parse)
+                .transpose()
+                .map_err(InputError)?;
             let mut exp = scenario::load(experiment.as_deref())?;
             for p in &mut exp.points {
                 if let Some(r) = replications {
                     if r == 0 {
                         return Err(InputError("--replications: expected at least 1".into()).into());
+                    }
+                    if let Some(st) = &p.config.stopping {
+                        if r > st.max_replications {
+                            return Err(InputError(format!(
+                                "--replications: {r} is above stopping.max_replications ({})",
+                                st.max_replications
+                            ))
+                            .into());
+                        }
                     }
                     p.config.replications = r;
                 }
@@ -149,12 +175,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let dir = out.unwrap_or_else(|| PathBuf::from("results").join(&exp.name));
             let progress = !quiet && std::io::stderr().is_terminal();
             let t0 = std::time::Instant::now();
-            let records = run_all(&exp, RunOptions { threads, progress })?;
-            crate::output::write_all(&dir, &exp, seed, reps, &records)?;
+            let fingerprint = crate::output::fingerprint(&exp, seed, reps, shard);
+            let opts = RunOptions {
+                threads,
+                progress,
+                shard,
+                store_dir: Some(&dir),
+            };
+            let (records, resumed) = execute(&exp, &fingerprint, opts)?;
+            crate::output::write_all(&dir, &exp, seed, reps, &records, shard)?;
             if !no_charts {
                 crate::output::plot::plot_dir(&dir)?;
             }
             if !quiet {
+                if resumed > 0 {
+                    eprintln!(
+                        "resumed: {resumed} finished runs read back from {}",
+                        dir.display()
+                    );
+                }
                 let events: u64 = records.iter().map(|r| r.events).sum();
                 eprintln!(
                     "{}: {} runs ({} points × {} replications), {} events in {:.2} s → {}",
@@ -168,6 +207,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 );
                 print_table(&exp, &records);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Merge { dirs, out } => {
+            let n = crate::output::merge::merge(&dirs, &out)?;
+            crate::output::plot::plot_dir(&out)?;
+            eprintln!(
+                "merged {n} runs from {} shards → {}",
+                dirs.len(),
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { experiment } => {

@@ -57,7 +57,7 @@ metrics! {
 }
 
 /// One timeseries bucket.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Bucket {
     /// Responses received.
     pub requests: u64,

@@ -4,7 +4,9 @@
 //! half-written file.
 
 pub mod atomic;
+pub mod merge;
 pub mod plot;
+pub mod store;
 pub mod summary;
 
 use crate::model::observe::{Bucket, METRICS};
@@ -187,13 +189,49 @@ pub fn nodes_csv(exp: &Experiment, runs: &[RunRecord]) -> Result<Vec<u8>> {
     )
 }
 
-/// manifest.toml text: what was run, with what, by which binary.
-pub fn manifest(exp: &Experiment, seed: u64, replications: u32, runs: &[RunRecord]) -> String {
+/// The config the runs used: the resolved tree with the effective seed and replications
+/// (command-line overrides applied). Reloading it with `scenario::load_str` gives the same
+/// experiment (used by `merge`).
+pub fn effective_config(exp: &Experiment, seed: u64, replications: u32) -> toml::Table {
+    let mut cfg = exp.resolved.clone();
+    cfg.insert("seed".into(), toml::Value::Integer(seed as i64));
+    cfg.insert(
+        "replications".into(),
+        toml::Value::Integer(replications as i64),
+    );
+    cfg
+}
+
+/// Fingerprint of what a results directory holds: FNV-1a 64 (hex) of the effective config's
+/// TOML text and the shard. The run store refuses to mix runs of different fingerprints.
+pub fn fingerprint(
+    exp: &Experiment,
+    seed: u64,
+    replications: u32,
+    shard: Option<crate::runner::Shard>,
+) -> String {
+    let mut text = toml::to_string(&effective_config(exp, seed, replications)).unwrap_or_default();
+    if let Some(s) = shard {
+        text.push_str(&format!("\n#shard {s}"));
+    }
+    format!("{:016x}", crate::kernel::rng::fnv1a64(text.as_bytes()))
+}
+
+/// manifest.toml text: what was run, with what, by which binary. A shard's manifest also says
+/// which shard it holds; a merged or unsharded one does not, so they are identical.
+pub fn manifest(
+    exp: &Experiment,
+    seed: u64,
+    replications: u32,
+    runs: &[RunRecord],
+    shard: Option<crate::runner::Shard>,
+) -> String {
     let mut m = String::new();
     let _ = writeln!(
         m,
         "# sessim manifest: everything needed to reproduce these results."
     );
+    let _ = writeln!(m, "status = \"complete\"");
     let _ = writeln!(m, "experiment = {}", toml::Value::String(exp.name.clone()));
     let _ = writeln!(m, "source = {}", toml::Value::String(exp.source.clone()));
     let _ = writeln!(m, "seed = {seed}");
@@ -203,6 +241,9 @@ pub fn manifest(exp: &Experiment, seed: u64, replications: u32, runs: &[RunRecor
         "git_revision = \"{}\"",
         option_env!("SESSIM_GIT_REVISION").unwrap_or("unknown")
     );
+    if let Some(s) = shard {
+        let _ = writeln!(m, "shard = \"{s}\"");
+    }
     let _ = writeln!(m, "points = {}", exp.points.len());
     let _ = writeln!(m, "replications = {replications}");
     let _ = writeln!(m, "runs = {}", exp.points.len() * replications as usize);
@@ -220,17 +261,47 @@ pub fn manifest(exp: &Experiment, seed: u64, replications: u32, runs: &[RunRecor
         .map(|p| toml::Value::String(p.label.clone()))
         .collect();
     let _ = writeln!(m, "point_labels = {}", toml::Value::Array(labels));
-    let mut cfg = exp.resolved.clone();
-    cfg.insert("seed".into(), toml::Value::Integer(seed as i64));
-    cfg.insert(
-        "replications".into(),
-        toml::Value::Integer(replications as i64),
-    );
     let mut wrapper = toml::Table::new();
-    wrapper.insert("config".into(), toml::Value::Table(cfg));
+    wrapper.insert(
+        "config".into(),
+        toml::Value::Table(effective_config(exp, seed, replications)),
+    );
     m.push('\n');
     m.push_str(&toml::to_string(&wrapper).unwrap_or_default());
     m
+}
+
+/// Writes the manifest of a run that has started but not finished: what runs, and where its
+/// finished runs are (`.sessim-runs.jsonl`, `resumed` of them from an earlier attempt). The
+/// complete manifest replaces it at the end.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_running_manifest(
+    dir: &Path,
+    exp: &Experiment,
+    resumed: usize,
+    shard: Option<crate::runner::Shard>,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut m = String::new();
+    let _ = writeln!(
+        m,
+        "# sessim manifest of an unfinished run: finished runs are in {}.",
+        store::FILE
+    );
+    let _ = writeln!(
+        m,
+        "# Rerun the same command to resume; the result files appear when it completes."
+    );
+    let _ = writeln!(m, "status = \"running\"");
+    let _ = writeln!(m, "experiment = {}", toml::Value::String(exp.name.clone()));
+    let _ = writeln!(m, "source = {}", toml::Value::String(exp.source.clone()));
+    if let Some(s) = shard {
+        let _ = writeln!(m, "shard = \"{s}\"");
+    }
+    let _ = writeln!(m, "runs_finished_before_this_attempt = {resumed}");
+    atomic::write(&dir.join("manifest.toml"), m.as_bytes())
 }
 
 /// Writes every result file into `dir` (created if needed), each atomically.
@@ -243,6 +314,7 @@ pub fn write_all(
     seed: u64,
     replications: u32,
     runs: &[RunRecord],
+    shard: Option<crate::runner::Shard>,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     atomic::write(&dir.join("runs.csv"), &runs_csv(exp, seed, runs)?)?;
@@ -251,7 +323,7 @@ pub fn write_all(
     atomic::write(&dir.join("nodes.csv"), &nodes_csv(exp, runs)?)?;
     atomic::write(
         &dir.join("manifest.toml"),
-        manifest(exp, seed, replications, runs).as_bytes(),
+        manifest(exp, seed, replications, runs, shard).as_bytes(),
     )?;
     Ok(())
 }

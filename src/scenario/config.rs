@@ -54,9 +54,9 @@ pub struct ExperimentConfig {
     /// Output options.
     #[serde(default)]
     pub output: OutputConfig,
-    /// Parameter sweep: dotted config path → list of values or `{ from, to, step }`.
+    /// Sequential stopping: add replications until a metric's 95% CI is tight enough.
     #[serde(default)]
-    pub sweep: BTreeMap<String, SweepValues>,
+    pub stopping: Option<StoppingConfig>,
 }
 
 /// `preset = "name"` or `preset = ["a", "b"]`.
@@ -67,23 +67,6 @@ pub enum PresetList {
     One(String),
     /// Several, merged in order.
     Many(Vec<String>),
-}
-
-/// A swept parameter's values.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum SweepValues {
-    /// An explicit list of values (any TOML type the parameter accepts).
-    List(Vec<toml::Value>),
-    /// An arithmetic range, both ends included.
-    Range {
-        /// First value.
-        from: f64,
-        /// Last value (included when reached).
-        to: f64,
-        /// Increment (> 0).
-        step: f64,
-    },
 }
 
 fn d_replications() -> u32 {
@@ -458,6 +441,27 @@ pub struct FailuresConfig {
 
 fn d_fail_targets() -> Vec<String> {
     vec!["app".into()]
+}
+
+/// Sequential stopping: after the first `replications`, batches of `batch` more are added to a
+/// design point until the half-width of `metric`'s Student-t 95% interval is at most
+/// `target_ci_relative` × |mean|, or the point has `max_replications`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoppingConfig {
+    /// Metric name (a runs.csv column).
+    pub metric: String,
+    /// Target half-width relative to the mean, e.g. 0.05.
+    pub target_ci_relative: f64,
+    /// Cap on replications per point.
+    pub max_replications: u32,
+    /// Replications added per round (default 5).
+    #[serde(default = "d_batch")]
+    pub batch: u32,
+}
+
+fn d_batch() -> u32 {
+    5
 }
 
 /// Output options.

@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod presets;
+pub mod sweep;
 pub mod units;
 mod validate;
 
@@ -79,7 +80,8 @@ pub struct Experiment {
     pub name: String,
     /// Where it came from.
     pub source: String,
-    /// The merged config tree (presets applied), before sweep overrides.
+    /// The merged config tree: presets applied (and `preset` removed), `[sweep]` included; it
+    /// reloads to the same experiment with [`load_str`].
     pub resolved: toml::Table,
     /// Names of swept parameters (dotted paths), in order.
     pub swept: Vec<String>,
@@ -197,39 +199,45 @@ pub fn load_str(
         merge(&mut base, table);
         table = base;
     }
-    let sweep = table.remove("sweep");
+    table.remove("preset"); // merged above; the resolved tree reloads without models/
+    let sweep_value = table.remove("sweep");
     let name = table
         .get("name")
         .and_then(|v| v.as_str())
         .unwrap_or(default_name)
         .to_string();
     let mut errors = Vec::new();
-    let axes = match sweep {
-        None => Vec::new(),
-        Some(v) => match sweep_axes(file, v) {
-            Ok(a) => a,
-            Err(e) => return Err(ConfigErrors(e)),
-        },
+    let sweep = match sweep_value.clone() {
+        None => sweep::Sweep::default(),
+        Some(v) => sweep::Sweep::parse(file, v).map_err(ConfigErrors)?,
     };
-    let swept: Vec<String> = axes.iter().map(|(p, _)| p.clone()).collect();
+    let swept = sweep.paths();
     let crn = table
         .get("common_random_numbers")
         .and_then(|v| v.as_bool())
         .unwrap_or(true);
     let mut points = Vec::new();
-    for (index, combo) in grid(&axes).into_iter().enumerate() {
+    for combo in sweep.combinations() {
+        match sweep.admits(&combo) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(m) => {
+                errors.push(err(file, "sweep.constraint", m));
+                continue;
+            }
+        }
         let mut t = table.clone();
         let mut params = Vec::new();
         let mut key_text = String::new();
-        for (path, value) in swept.iter().zip(combo) {
-            if let Err(m) = set_path(&mut t, path, value.clone()) {
+        for (path, value) in combo {
+            let shown = value_text(&value);
+            if let Err(m) = set_path(&mut t, &path, value) {
                 errors.push(err(file, format!("sweep.\"{path}\""), m));
             }
-            let shown = value_text(&value);
             if !crn || !(path.starts_with("balancer.") || path.starts_with("strategy.")) {
                 key_text.push_str(&format!("{path}={shown};"));
             }
-            params.push((path.clone(), shown));
+            params.push((path, shown));
         }
         let label = if params.is_empty() {
             "base".to_string()
@@ -244,14 +252,14 @@ pub fn load_str(
             Ok(config) => {
                 let before = errors.len();
                 validate::validate(&config, file, &mut errors);
-                if errors.len() == before || points.is_empty() {
+                if errors.len() == before {
                     let stream_key = if key_text.is_empty() {
                         0
                     } else {
                         crate::kernel::rng::fnv1a64(key_text.as_bytes())
                     };
                     points.push(DesignPoint {
-                        index,
+                        index: points.len(),
                         label,
                         params,
                         stream_key,
@@ -264,10 +272,20 @@ pub fn load_str(
         // report each distinct error once even if many points share it
         errors.dedup();
     }
+    if errors.is_empty() && points.is_empty() {
+        errors.push(err(
+            file,
+            "sweep.constraint",
+            "the constraint excludes every design point",
+        ));
+    }
     if !errors.is_empty() {
         let mut seen = std::collections::BTreeSet::new();
         errors.retain(|e| seen.insert(e.to_string()));
         return Err(ConfigErrors(errors));
+    }
+    if let Some(v) = sweep_value {
+        table.insert("sweep".into(), v);
     }
     Ok(Experiment {
         name,
@@ -332,88 +350,6 @@ fn value_text(v: &toml::Value) -> String {
     }
 }
 
-type Axis = (String, Vec<toml::Value>);
-
-fn sweep_axes(file: &str, v: toml::Value) -> Result<Vec<Axis>, Vec<ConfigError>> {
-    let table = match v {
-        toml::Value::Table(t) => t,
-        _ => {
-            return Err(vec![err(
-                file,
-                "sweep",
-                "expected a table of dotted paths to value lists",
-            )])
-        }
-    };
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for (path, vals) in table {
-        let key = format!("sweep.\"{path}\"");
-        let parsed: Result<config::SweepValues, _> = vals.clone().try_into();
-        match parsed {
-            Ok(config::SweepValues::List(list)) if list.is_empty() => {
-                errors.push(err(file, key, "expected a non-empty list of values"))
-            }
-            Ok(config::SweepValues::List(list)) => out.push((path, list)),
-            Ok(config::SweepValues::Range { from, to, step }) => {
-                if !(step > 0.0) || !from.is_finite() || !to.is_finite() || to < from {
-                    errors.push(err(file, key, format!("expected from ≤ to and step > 0, got from={from}, to={to}, step={step}")));
-                    continue;
-                }
-                let n = ((to - from) / step + 1e-9).floor() as u64 + 1;
-                if n > 100_000 {
-                    errors.push(err(
-                        file,
-                        key,
-                        format!("range has {n} values; at most 100000"),
-                    ));
-                    continue;
-                }
-                let integral = [from, to, step].iter().all(|x| x.fract() == 0.0);
-                let list = (0..n)
-                    .map(|i| {
-                        let x = from + step * i as f64;
-                        if integral {
-                            toml::Value::Integer(x as i64)
-                        } else {
-                            toml::Value::Float((x * 1e12).round() / 1e12)
-                        }
-                    })
-                    .collect();
-                out.push((path, list));
-            }
-            Err(_) => errors.push(err(
-                file,
-                key,
-                "expected a list of values or { from, to, step }",
-            )),
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
-}
-
-/// Cartesian product of the axes, the last axis varying fastest.
-fn grid(axes: &[Axis]) -> Vec<Vec<toml::Value>> {
-    let mut out: Vec<Vec<toml::Value>> = vec![vec![]];
-    for (_, values) in axes {
-        out = out
-            .into_iter()
-            .flat_map(|prefix| {
-                values.iter().map(move |v| {
-                    let mut p = prefix.clone();
-                    p.push(v.clone());
-                    p
-                })
-            })
-            .collect();
-    }
-    out
-}
-
 fn deserialize(file: &str, t: toml::Table) -> Result<ExperimentConfig, ConfigError> {
     let value = toml::Value::Table(t);
     serde_path_to_error::deserialize(value).map_err(|e| {
@@ -465,26 +401,6 @@ mod tests {
         set_path(&mut a, "t.d.e", toml::Value::Integer(5)).unwrap();
         assert_eq!(a["t"]["d"]["e"].as_integer(), Some(5));
         assert!(set_path(&mut a, "x.y", toml::Value::Integer(5)).is_err());
-    }
-
-    #[test]
-    fn grid_is_cartesian_last_fastest() {
-        let axes = vec![
-            (
-                "a".to_string(),
-                vec![toml::Value::Integer(1), toml::Value::Integer(2)],
-            ),
-            (
-                "b".to_string(),
-                vec![toml::Value::Integer(3), toml::Value::Integer(4)],
-            ),
-        ];
-        let g = grid(&axes);
-        let flat: Vec<(i64, i64)> = g
-            .iter()
-            .map(|c| (c[0].as_integer().unwrap(), c[1].as_integer().unwrap()))
-            .collect();
-        assert_eq!(flat, vec![(1, 3), (1, 4), (2, 3), (2, 4)]);
     }
 
     #[test]

@@ -392,6 +392,44 @@ pub fn validate(cfg: &ExperimentConfig, file: &str, errors: &mut Vec<ConfigError
         c.time_dist("failures.time_to_failure", &fl.time_to_failure, false);
         c.time_dist("failures.time_to_repair", &fl.time_to_repair, false);
     }
+    if let Some(st) = &cfg.stopping {
+        if !crate::model::observe::METRICS
+            .iter()
+            .any(|m| m.name == st.metric)
+        {
+            c.fail(
+                "stopping.metric",
+                format!(
+                    "expected a metric name (see `sessim list metrics`), got \"{}\"",
+                    st.metric
+                ),
+            );
+        }
+        if !(st.target_ci_relative > 0.0 && st.target_ci_relative.is_finite()) {
+            c.fail(
+                "stopping.target_ci_relative",
+                format!(
+                    "expected a positive number such as 0.05, got {}",
+                    st.target_ci_relative
+                ),
+            );
+        }
+        if st.max_replications < cfg.replications.max(2) {
+            c.fail(
+                "stopping.max_replications",
+                format!(
+                    "expected at least replications ({}) and at least 2, got {}",
+                    cfg.replications, st.max_replications
+                ),
+            );
+        }
+        if st.batch == 0 {
+            c.fail(
+                "stopping.batch",
+                "expected at least 1 replication per round, got 0",
+            );
+        }
+    }
     if cfg.output.timeseries_bucket.ns() < 1_000_000 {
         c.fail(
             "output.timeseries_bucket",

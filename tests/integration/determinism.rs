@@ -100,6 +100,7 @@ fn same_seed_same_bytes_for_any_thread_count() {
         assert_eq!(
             names,
             [
+                ".sessim-runs.jsonl",
                 "charts",
                 "manifest.toml",
                 "nodes.csv",

@@ -6,4 +6,5 @@ mod determinism;
 mod experiments;
 mod nginx_oracle;
 mod support;
+mod sweeps;
 mod trace;
