@@ -6,6 +6,7 @@ pub mod ids;
 pub mod observe;
 pub mod session;
 pub mod sim;
+pub mod store_node;
 pub mod strategy;
 pub mod workload;
 
