@@ -60,6 +60,18 @@ impl SessionId {
     /// No route / no store suffix.
     pub const NONE: u16 = u16::MAX;
 
+    /// Length of the id's text \[bytes\] (what [`SessionId::write`] would write).
+    pub fn text_len(&self, routes: &[String], stores: &[String]) -> usize {
+        let mut n = 32;
+        if self.store != Self::NONE {
+            n += 1 + stores[self.store as usize].len();
+        }
+        if self.route != Self::NONE {
+            n += 1 + routes[self.route as usize].len();
+        }
+        n
+    }
+
     /// Writes the id's text (the JSESSIONID cookie value) into `buf`; returns its length.
     /// `routes[i]` is node i's jvmRoute, `stores[j]` memcached node j's id.
     pub fn write(&self, buf: &mut [u8; 96], routes: &[String], stores: &[String]) -> usize {
@@ -121,6 +133,10 @@ mod tests {
         assert_eq!(
             std::str::from_utf8(&buf[..n]).unwrap(),
             "0123456789ABCDEFFEDCBA9876543210-n1.tomcat2"
+        );
+        assert_eq!(
+            msm.text_len(&["tomcat1".into(), "tomcat2".into()], &["n1".into()]),
+            n
         );
     }
 }

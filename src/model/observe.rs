@@ -44,6 +44,11 @@ metrics! {
     messages_app_store: "messages", "operations between app nodes and store nodes";
     bytes_app_store: "bytes", "bytes of those operations (requests and replies)";
     bytes_cookie: "bytes", "session state carried in cookies, both directions (the JSESSIONID itself is not counted)";
+    messages_client_balancer: "messages", "HTTP requests and responses between clients and the balancer";
+    bytes_client_balancer: "bytes", "their bytes: workload.request_size + response_size + the JSESSIONID cookie and Set-Cookie headers (state cookies are in bytes_cookie)";
+    messages_balancer_app: "messages", "HTTP requests and responses between the balancer and app nodes (retries included)";
+    bytes_balancer_app: "bytes", "their bytes, counted as for bytes_client_balancer";
+    store_evictions: "items", "items evicted from store nodes for lack of memory (LRU)";
     session_bytes_per_request: "bytes/request", "(bytes_app_app + bytes_app_store + bytes_cookie) / requests";
     latency_mean_ms: "ms", "mean response time of successful requests, client to client";
     latency_p50_ms: "ms", "median response time of successful requests (histogram, < 1.6% relative error)";
@@ -103,6 +108,16 @@ pub struct Observations {
     pub bytes_app_store: Counter,
     /// See [`METRICS`].
     pub bytes_cookie: Counter,
+    /// See [`METRICS`].
+    pub messages_client_balancer: Counter,
+    /// See [`METRICS`].
+    pub bytes_client_balancer: Counter,
+    /// See [`METRICS`].
+    pub messages_balancer_app: Counter,
+    /// See [`METRICS`].
+    pub bytes_balancer_app: Counter,
+    /// See [`METRICS`].
+    pub store_evictions: Counter,
     /// Successful response times [ns].
     pub latency: Tally,
     /// Requests served per app node (after warm-up).
@@ -146,6 +161,11 @@ impl Observations {
             messages_app_store: Counter::default(),
             bytes_app_store: Counter::default(),
             bytes_cookie: Counter::default(),
+            messages_client_balancer: Counter::default(),
+            bytes_client_balancer: Counter::default(),
+            messages_balancer_app: Counter::default(),
+            bytes_balancer_app: Counter::default(),
+            store_evictions: Counter::default(),
             latency: Tally::default(),
             node_requests: vec![0; nodes],
             live_sessions: Default::default(),
@@ -224,6 +244,74 @@ impl Observations {
         }
     }
 
+    /// Messages between app nodes (replication, transfer), with their bytes.
+    #[inline]
+    pub fn app_app(&mut self, now: SimTime, messages: u64, bytes: u64) {
+        if self.measured(now) {
+            self.messages_app_app.add(messages);
+            self.bytes_app_app.add(bytes);
+        }
+    }
+
+    /// Operations between app and store nodes, with their bytes (requests and replies).
+    #[inline]
+    pub fn app_store(&mut self, now: SimTime, ops: u64, bytes: u64) {
+        if self.measured(now) {
+            self.messages_app_store.add(ops);
+            self.bytes_app_store.add(bytes);
+        }
+    }
+
+    /// Session state carried in cookies.
+    #[inline]
+    pub fn cookie(&mut self, now: SimTime, bytes: u64) {
+        if self.measured(now) {
+            self.bytes_cookie.add(bytes);
+        }
+    }
+
+    /// HTTP messages on the client–balancer link.
+    #[inline]
+    pub fn client_balancer(&mut self, now: SimTime, messages: u64, bytes: u64) {
+        if self.measured(now) {
+            self.messages_client_balancer.add(messages);
+            self.bytes_client_balancer.add(bytes);
+        }
+    }
+
+    /// HTTP messages on the balancer–app link.
+    #[inline]
+    pub fn balancer_app(&mut self, now: SimTime, messages: u64, bytes: u64) {
+        if self.measured(now) {
+            self.messages_balancer_app.add(messages);
+            self.bytes_balancer_app.add(bytes);
+        }
+    }
+
+    /// A request read an older version of its session than the latest written.
+    #[inline]
+    pub fn stale_read(&mut self, now: SimTime) {
+        if self.measured(now) {
+            self.stale_reads.inc();
+        }
+    }
+
+    /// A write replaced a newer version of the session than the one it was based on.
+    #[inline]
+    pub fn lost_update(&mut self, now: SimTime) {
+        if self.measured(now) {
+            self.lost_updates.inc();
+        }
+    }
+
+    /// Store items evicted for lack of memory.
+    #[inline]
+    pub fn evicted(&mut self, now: SimTime, items: u64) {
+        if self.measured(now) {
+            self.store_evictions.add(items);
+        }
+    }
+
     /// Whether an observation made at `t` counts in the metrics (warm-up deletion: every counter
     /// and tally is gated by the time of its observation; record through this, never reset).
     #[inline]
@@ -269,6 +357,11 @@ impl Observations {
             messages_app_store: self.messages_app_store.0 as f64,
             bytes_app_store: self.bytes_app_store.0 as f64,
             bytes_cookie: self.bytes_cookie.0 as f64,
+            messages_client_balancer: self.messages_client_balancer.0 as f64,
+            bytes_client_balancer: self.bytes_client_balancer.0 as f64,
+            messages_balancer_app: self.messages_balancer_app.0 as f64,
+            bytes_balancer_app: self.bytes_balancer_app.0 as f64,
+            store_evictions: self.store_evictions.0 as f64,
             session_bytes_per_request: ratio(bytes, requests),
             latency_mean_ms: ms(self.latency.mean()),
             latency_p50_ms: ms(self.latency.quantile(0.5)),

@@ -1,25 +1,29 @@
-//! The simulated system: clients, one balancer, app nodes and a session strategy, wired into
-//! the kernel as one [`Model`].
+//! The simulated system: clients, one balancer, app nodes, store nodes and a session strategy,
+//! wired into the kernel as one [`Model`].
 //!
 //! ```text
 //!  client ──(client_balancer)──► balancer ──(balancer_app)──► app node: FIFO queue → workers
-//!    ▲                              │ ▲  retry on error (proxy_next_upstream)      │
-//!    │                              │ └────────── AttemptFailed ◄── crash/refused ──┤
-//!    └── response (+ think time) ◄──┴──────────────────────────── ServiceDone ◄─────┘
+//!    ▲  pages of parallel requests  │ ▲ retry on error (proxy_next_upstream)        │
+//!    │                              │ └────────── AttemptFailed ◄── crash/refused ──┤ strategy:
+//!    │                              │                                               │ begin → service
+//!    └── response (+ think time) ◄──┴─────────────────────────── response ◄─────────┘ → end (waits)
 //! ```
-//! Events per successful request: `ClientSend` (the request reaches the balancer),
-//! `NodeArrival`, `ServiceDone`. The client's next request is scheduled at once from the
-//! response time plus its think time. Requests that write the session are POSTs (not retried
-//! once sent unless `non_idempotent`); others are GETs.
+//! Events per request: `ClientSend` (a page reaches the balancer), `NodeArrival`,
+//! `ServiceDone`, plus `StrategyWait` for each wait a strategy asks for. The client's next page
+//! is scheduled from the last response of a page plus its think time. Requests that write the
+//! session are POSTs (not retried once sent unless `non_idempotent`); others are GETs.
 
 use super::balancer::{Balancer, BalancerParams, PeerData, RequestKey};
 use super::ids::{NodeIdx, SessionId};
 use super::observe::{Observations, RunMetrics};
 use super::session::{SessionRef, SessionTable};
-use super::strategy::{self, Cx, Strategy};
+use super::store_node::{Persistence, StoreKind, StoreNode};
+use super::strategy::{self, Cx, Net, Req, ReqState, Step, Strategy};
 use super::workload::{CountSampler, TimeSampler};
 use crate::kernel::{Model, Scheduler, SimTime, Stream, StreamKey};
-use crate::scenario::config::{CrashKind, ExperimentConfig, FaultAction, WorkloadKind};
+use crate::scenario::config::{
+    CrashKind, ExperimentConfig, FaultAction, PersistenceConfig, StoreKindConfig, WorkloadKind,
+};
 use crate::scenario::DesignPoint;
 use std::collections::VecDeque;
 
@@ -28,30 +32,45 @@ use std::collections::VecDeque;
 pub enum Event {
     /// Open workload: the next user session arrives.
     SessionArrival,
-    /// Client `c`'s next request reaches the balancer.
+    /// Client `c`'s next page reaches the balancer.
     ClientSend(u32),
     /// Request (index, generation) reaches its app node.
     NodeArrival(u32, u16),
-    /// Request (index, generation) finished service.
+    /// Request (index, generation) finished its service demand.
     ServiceDone(u32, u16),
+    /// A strategy wait of request (index, generation) is over.
+    StrategyWait(u32, u16),
     /// The balancer learns that the attempt of request (index, generation) failed.
     AttemptFailed(u32, u16),
+    /// An event the strategy asked for (its payload).
+    Strategy(u32),
     /// Expiry sweep of app node i.
     ExpirySweep(u16),
     /// Scheduled fault i of `[[faults]]`.
     Fault(u32),
-    /// Scheduled repair of app node i (from a fault's `repair_after`).
-    ScheduledRepair(u16),
-    /// Stochastic failure of app node i.
-    RandomFailure(u16),
-    /// Stochastic repair of app node i.
-    RandomRepair(u16),
+    /// Scheduled repair of a target (from a fault's `repair_after`).
+    ScheduledRepair(Target),
+    /// Stochastic failure of a target.
+    RandomFailure(Target),
+    /// Stochastic repair of a target.
+    RandomRepair(Target),
+}
+
+/// A node a fault acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    /// App node i.
+    App(u16),
+    /// Store node i.
+    Store(u16),
 }
 
 const STATIC: u8 = 1;
 const WRITE: u8 = 2;
 const SENT: u8 = 4;
 const TIMED_OUT: u8 = 8;
+const IN_END: u8 = 16;
+const FAILED: u8 = 32;
 
 struct Request {
     client: u32,
@@ -62,15 +81,18 @@ struct Request {
     issued: SimTime,
     demand_ns: u64,
     pd: PeerData,
+    cookie: Option<(SessionId, SessionRef)>,
+    set_cookie: Option<(SessionId, SessionRef)>,
+    st: ReqState,
 }
 
 struct Client {
     addr: [u8; 4],
-    /// Requests left in the current user session, including the one in flight.
+    /// Pages left in the current user session, including the one in flight.
     left: u32,
-    has_cookie: bool,
-    cookie_id: SessionId,
-    cookie: SessionRef,
+    /// Requests of the current page still in flight.
+    outstanding: u32,
+    cookie: Option<(SessionId, SessionRef)>,
     /// When the user's session expires if nothing fails: last dynamic response + timeout.
     live_until: SimTime,
     active: bool,
@@ -92,12 +114,15 @@ struct Params {
     workload: WorkloadKind,
     session_rate: f64,
     requests: CountSampler,
+    parallel: CountSampler,
     think: TimeSampler,
     service: TimeSampler,
     static_service: TimeSampler,
     write_p: f64,
     static_p: f64,
     session_bytes: u32,
+    request_bytes: u64,
+    response_bytes: u64,
     proxy_share: f64,
     proxies: u32,
     workers: u32,
@@ -105,6 +130,7 @@ struct Params {
     sweep_ns: u64,
     lat_cb: u64,
     lat_ba: u64,
+    net: Net,
     crash_kind: CrashKind,
     connect_timeout_ns: u64,
     retry_error: bool,
@@ -113,6 +139,7 @@ struct Params {
     warm_up: SimTime,
     horizon: SimTime,
     routes: Vec<String>,
+    store_ids: Vec<String>,
     ttf: Option<TimeSampler>,
     ttr: Option<TimeSampler>,
 }
@@ -120,7 +147,7 @@ struct Params {
 /// The whole simulated system of one run.
 pub struct Sim {
     p: Params,
-    cfg_faults: Vec<(u16, FaultAction, Option<u64>)>,
+    cfg_faults: Vec<(Target, FaultAction, Option<u64>)>,
     clients: Vec<Client>,
     free_clients: Vec<u32>,
     requests: Vec<Request>,
@@ -128,12 +155,15 @@ pub struct Sim {
     nodes: Vec<AppNode>,
     nodes_up: Vec<bool>,
     up_count: u32,
+    stores: Vec<StoreNode>,
     sessions: SessionTable,
     balancer: Box<dyn Balancer>,
     tries: u32,
     strategy: Box<dyn Strategy>,
+    strategy_rng: Stream,
+    later: Vec<(u64, u32)>,
     arrivals: Stream,
-    failure_streams: Vec<(Stream, Stream)>,
+    failure_streams: Vec<(Target, Stream, Stream)>,
     users_begun: u64,
     key: (u64, u64, u64),
     /// Observations.
@@ -189,6 +219,21 @@ fn jvm_routes(cfg: &ExperimentConfig) -> Vec<String> {
     })
 }
 
+/// Memcached node ids as they appear in msm session ids (`n1`, `n2`, …).
+pub fn store_ids(cfg: &ExperimentConfig) -> Vec<String> {
+    (0..cfg.store.nodes)
+        .map(|i| format!("n{}", i + 1))
+        .collect()
+}
+
+fn parse_target(s: &str) -> Vec<Target> {
+    match super::NodeRef::parse(s, true) {
+        Ok(super::NodeRef::App(i)) => vec![Target::App(i as u16)],
+        Ok(super::NodeRef::Store(i)) => vec![Target::Store(i as u16)],
+        _ => vec![],
+    }
+}
+
 impl Sim {
     /// Builds the system of design point `point`, replication `replication`.
     ///
@@ -211,6 +256,7 @@ impl Sim {
             workload: w.kind,
             session_rate: w.session_rate.unwrap_or(0.0),
             requests: CountSampler::new(&w.requests_per_session),
+            parallel: CountSampler::new(&w.parallel_requests),
             think: TimeSampler::new(&w.think_time),
             service: TimeSampler::new(&cfg.app.service_time),
             static_service: TimeSampler::new(
@@ -222,6 +268,8 @@ impl Sim {
             write_p: w.write_probability,
             static_p: w.static_share,
             session_bytes: w.session_size.bytes().min(u32::MAX as u64) as u32,
+            request_bytes: w.request_size.bytes(),
+            response_bytes: w.response_size.bytes(),
             proxy_share: w.addresses.proxy_share,
             proxies: w.addresses.proxies.unwrap_or(10),
             workers: cfg.app.workers,
@@ -229,6 +277,11 @@ impl Sim {
             sweep_ns: cfg.app.expiry_sweep.ns(),
             lat_cb: cfg.network.client_balancer.ns(),
             lat_ba: cfg.network.balancer_app.ns(),
+            net: Net {
+                app_app: cfg.network.app_app.ns(),
+                app_store: cfg.network.app_store.ns(),
+                store_op: cfg.store.op_latency.ns(),
+            },
             crash_kind: cfg.app.crash_kind,
             connect_timeout_ns: b.connect_timeout.ns(),
             retry_error: b.next_upstream.iter().any(|s| s == "error"),
@@ -237,6 +290,7 @@ impl Sim {
             warm_up: SimTime::from_ns(cfg.warm_up.ns()),
             horizon: SimTime::from_ns(cfg.horizon.ns()),
             routes: jvm_routes(cfg),
+            store_ids: store_ids(cfg),
             ttf: cfg
                 .failures
                 .as_ref()
@@ -253,7 +307,7 @@ impl Sim {
         let tries = balancer.tries();
         let strategy = (strategy::find(&cfg.strategy.kind)
             .expect("validated strategy kind")
-            .build)(&cfg.strategy, n);
+            .build)(cfg);
         let nodes = (0..n)
             .map(|i| AppNode {
                 up: true,
@@ -263,22 +317,52 @@ impl Sim {
                 ids: stream("app.session_id", i as u64),
             })
             .collect();
+        let (kind, persistence) = match (cfg.store.kind, cfg.store.persistence) {
+            (StoreKindConfig::Memcached, _) => (StoreKind::Memcached, Persistence::Volatile),
+            (StoreKindConfig::Redis, PersistenceConfig::Volatile) => {
+                (StoreKind::Redis, Persistence::Volatile)
+            }
+            (StoreKindConfig::Redis, PersistenceConfig::AofEverysec) => {
+                (StoreKind::Redis, Persistence::AofEverysec)
+            }
+        };
+        let stores = (0..cfg.store.nodes)
+            .map(|_| StoreNode::new(kind, persistence, cfg.store.cache_size.bytes()))
+            .collect();
         let cfg_faults = cfg
             .faults
             .iter()
             .map(|f| {
-                let node = match super::NodeRef::parse(&f.target, false) {
-                    Ok(super::NodeRef::App(i)) => i as u16,
-                    _ => unreachable!("validated fault target"),
-                };
-                (node, f.action, f.repair_after.map(|d| d.ns()))
+                (
+                    parse_target(&f.target)[0],
+                    f.action,
+                    f.repair_after.map(|d| d.ns()),
+                )
             })
             .collect();
-        let failure_streams = (0..n)
-            .map(|i| {
+        let mut targets = std::collections::BTreeSet::new();
+        if let Some(fl) = &cfg.failures {
+            for t in &fl.targets {
+                match super::NodeRef::parse(t, true) {
+                    Ok(super::NodeRef::AllApp) => targets.extend((0..n as u16).map(Target::App)),
+                    Ok(super::NodeRef::AllStore) => {
+                        targets.extend((0..cfg.store.nodes as u16).map(Target::Store))
+                    }
+                    _ => targets.extend(parse_target(t)),
+                }
+            }
+        }
+        let failure_streams = targets
+            .into_iter()
+            .map(|t| {
+                let entity = match t {
+                    Target::App(i) => i as u64,
+                    Target::Store(i) => 1_000_000 + i as u64,
+                };
                 (
-                    stream("fault.time_to_failure", i as u64),
-                    stream("fault.time_to_repair", i as u64),
+                    t,
+                    stream("fault.time_to_failure", entity),
+                    stream("fault.time_to_repair", entity),
                 )
             })
             .collect();
@@ -292,10 +376,13 @@ impl Sim {
             nodes,
             nodes_up: vec![true; n],
             up_count: n as u32,
+            stores,
             sessions: SessionTable::default(),
             balancer,
             tries,
             strategy,
+            strategy_rng: stream("strategy", 0),
+            later: Vec::new(),
             arrivals: stream("workload.arrivals", 0),
             failure_streams,
             users_begun: 0,
@@ -343,25 +430,14 @@ impl Sim {
         for (i, f) in cfg.faults.iter().enumerate() {
             s.schedule_at(SimTime::from_ns(f.at.ns()), Event::Fault(i as u32));
         }
-        if let (Some(ttf), Some(fl)) = (self.p.ttf, &cfg.failures) {
-            let mut targets = std::collections::BTreeSet::new();
-            for t in &fl.targets {
-                match super::NodeRef::parse(t, true) {
-                    Ok(super::NodeRef::AllApp) => targets.extend(0..self.nodes.len() as u16),
-                    Ok(super::NodeRef::App(i)) => {
-                        targets.insert(i as u16);
-                    }
-                    _ => {}
-                }
-            }
-            for i in targets {
-                let t = ttf.sample(&mut self.failure_streams[i as usize].0);
-                s.schedule_in(t, Event::RandomFailure(i));
+        if let Some(ttf) = self.p.ttf {
+            for (t, ttf_stream, _) in &mut self.failure_streams {
+                s.schedule_in(ttf.sample(ttf_stream).max(1), Event::RandomFailure(*t));
             }
         }
     }
 
-    /// Starts a user session for client `c` (the first request is sent at `t`).
+    /// Starts a user session for client `c` (the first page is sent at `t`).
     fn begin_user_session(&mut self, c: u32, t: SimTime) {
         let p_share = self.p.proxy_share;
         let proxies = self.p.proxies;
@@ -376,7 +452,7 @@ impl Sim {
                 let k = (r % proxies as u64) as u32;
                 [172, 16 + (k >> 8) as u8 % 16, k as u8, 1]
             } else {
-                // a unique-ish public address: never 0.x, 10.x, 127.x, 172.16-31.x
+                // a unique-ish public address: never 0.x, 10.x, 127.x, 172.x, multicast
                 let mut a = ((r >> 32) as u32).to_be_bytes();
                 if matches!(a[0], 0 | 10 | 127 | 172 | 224..=255) {
                     a[0] = 11 + (a[0] % 100);
@@ -384,13 +460,25 @@ impl Sim {
                 a
             };
         }
-        cl.has_cookie = false;
+        cl.cookie = None;
         cl.active = true;
         cl.affected = false;
         cl.at_fault = false;
         cl.live_until = SimTime::ZERO;
         if self.obs.measured(t) {
             self.obs.session_started(t);
+        }
+    }
+
+    /// Client `c` sends a page: `parallel_requests` requests at once, all with its cookie.
+    fn send_page(&mut self, c: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let cl = &mut self.clients[c as usize];
+        let k = self.p.parallel.sample(&mut cl.request);
+        cl.outstanding = k;
+        for _ in 0..k {
+            let r = self.new_request(c, now);
+            self.dispatch(r, s);
         }
     }
 
@@ -420,6 +508,9 @@ impl Sim {
             issued: SimTime::from_ns(now.as_ns().saturating_sub(p.lat_cb)),
             demand_ns,
             pd: PeerData::default(),
+            cookie: cl.cookie,
+            set_cookie: None,
+            st: ReqState::default(),
         };
         self.obs.issued_total += 1;
         match self.free_requests.pop() {
@@ -435,19 +526,29 @@ impl Sim {
         }
     }
 
+    /// Bytes of the JSESSIONID cookie header a request carries (`Cookie: JSESSIONID=<id>`).
+    fn cookie_header_bytes(&self, cookie: &Option<(SessionId, SessionRef)>) -> u64 {
+        match cookie {
+            None => 0,
+            Some((id, _)) => {
+                (id.text_len(&self.p.routes, &self.p.store_ids) + "Cookie: JSESSIONID=\r\n".len())
+                    as u64
+            }
+        }
+    }
+
     /// Picks a node for request `r` and sends it there, or fails it (no live upstreams).
     fn dispatch(&mut self, r: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
         let req = &mut self.requests[r as usize];
-        let cl = &self.clients[req.client as usize];
+        let addr = self.clients[req.client as usize].addr;
         let mut buf = [0u8; 96];
-        let len = if cl.has_cookie {
-            cl.cookie_id.write(&mut buf, &self.p.routes, &[])
-        } else {
-            0
+        let len = match &req.cookie {
+            Some((id, _)) => id.write(&mut buf, &self.p.routes, &self.p.store_ids),
+            None => 0,
         };
         let key = RequestKey {
-            client_addr: cl.addr,
+            client_addr: addr,
             session_id: &buf[..len],
         };
         match self.balancer.pick(&key, &mut req.pd, now.whole_s()) {
@@ -490,16 +591,161 @@ impl Sim {
         node.busy += 1;
         req.pos = node.in_service.len() as u32;
         node.in_service.push(r);
-        s.schedule_in(req.demand_ns, Event::ServiceDone(r, req.gen));
+        req.st = ReqState::default();
+        req.flags &= !(IN_END | FAILED);
+        req.set_cookie = None;
+        if req.flags & STATIC != 0 {
+            s.schedule_in(req.demand_ns, Event::ServiceDone(r, req.gen));
+        } else {
+            self.strategy_step(r, s);
+        }
+    }
+
+    /// Calls the strategy with a context at `now` and request `r` (if any), schedules the
+    /// events it asked for, and updates the live-sessions gauge.
+    fn call_strategy<T>(
+        &mut self,
+        now: SimTime,
+        r: Option<u32>,
+        s: &mut Scheduler<Event>,
+        f: impl FnOnce(&mut dyn Strategy, &mut Cx<'_>, Option<&mut Req<'_>>) -> T,
+    ) -> T {
+        let mut cx = Cx {
+            now,
+            sessions: &mut self.sessions,
+            obs: &mut self.obs,
+            nodes_up: &self.nodes_up,
+            stores: &mut self.stores,
+            timeout_ns: self.p.timeout_ns,
+            net: self.p.net,
+            rng: &mut self.strategy_rng,
+            later: &mut self.later,
+        };
+        let out = match r {
+            Some(r) => {
+                let rq = &mut self.requests[r as usize];
+                let mut failed = rq.flags & FAILED != 0;
+                let mut req = Req {
+                    node: rq.node,
+                    cookie: rq.cookie,
+                    write: rq.flags & WRITE != 0,
+                    st: &mut rq.st,
+                    set_cookie: &mut rq.set_cookie,
+                    fail: &mut failed,
+                };
+                let out = f(self.strategy.as_mut(), &mut cx, Some(&mut req));
+                if failed {
+                    rq.flags |= FAILED;
+                }
+                out
+            }
+            None => f(self.strategy.as_mut(), &mut cx, None),
+        };
+        for (delay, payload) in self.later.drain(..) {
+            s.schedule_in(delay, Event::Strategy(payload));
+        }
+        let live = self.sessions.live();
+        self.obs.live_sessions.set(now, live as f64);
+        out
+    }
+
+    /// Runs the strategy's current phase (`begin`, or `end` once service is done) for `r`.
+    fn strategy_step(&mut self, r: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let in_end = self.requests[r as usize].flags & IN_END != 0;
+        let step = self.call_strategy(now, Some(r), s, |st, cx, req| {
+            let req = req.expect("request");
+            if in_end {
+                st.end(cx, req)
+            } else {
+                st.begin(cx, req)
+            }
+        });
+        let req = &mut self.requests[r as usize];
+        if let Step::Wait(ns) = step {
+            req.st.waited_ns += ns;
+            s.schedule_in(ns, Event::StrategyWait(r, req.gen));
+            return;
+        }
+        if in_end || req.flags & FAILED != 0 {
+            self.respond(r, s);
+        } else {
+            self.resolve_session(r, now, s);
+            let req = &self.requests[r as usize];
+            s.schedule_in(req.demand_ns, Event::ServiceDone(r, req.gen));
+        }
+    }
+
+    /// After `begin`: a request whose state was not found gets a new session; if its user's
+    /// session was still live, that is a loss.
+    fn resolve_session(&mut self, r: u32, now: SimTime, s: &mut Scheduler<Event>) {
+        let (node, client, cookie, found) = {
+            let rq = &self.requests[r as usize];
+            (rq.node, rq.client, rq.cookie, rq.st.slot)
+        };
+        if let Some(slot) = found {
+            self.sessions.slot_mut(slot).last_access = now;
+            return;
+        }
+        let cl = &mut self.clients[client as usize];
+        if cookie.is_some() && now < cl.live_until {
+            if self.obs.measured(now) {
+                self.obs.session_lost(now, !cl.affected);
+            }
+            cl.affected = true;
+            if cl.at_fault {
+                cl.at_fault = false;
+                self.obs.fault_sessions_lost += 1;
+            }
+        }
+        let ids = &mut self.nodes[node as usize].ids;
+        let base = (ids.next_u64() as u128) << 64 | ids.next_u64() as u128;
+        let id = SessionId {
+            base,
+            route: node,
+            store: SessionId::NONE,
+        };
+        let sref = self.sessions.create(id, node, now, self.p.session_bytes);
+        self.requests[r as usize].st.slot = Some(sref.slot);
+        self.call_strategy(now, Some(r), s, |st, cx, req| {
+            st.created(cx, req.expect("request"), sref.slot)
+        });
+        let id = self.sessions.slot(sref.slot).id;
+        self.requests[r as usize].set_cookie = Some((id, sref));
     }
 
     fn service_done(&mut self, r: u32, s: &mut Scheduler<Event>) {
+        let req = &mut self.requests[r as usize];
+        if req.flags & STATIC != 0 {
+            self.respond(r, s);
+            return;
+        }
+        // the write lands before the strategy saves it
+        if let Some(slot) = req.st.slot {
+            if let Some(sess) = self.sessions.get_mut(SessionRef {
+                slot,
+                gen: self.sessions.slot(slot).gen,
+            }) {
+                req.st.prev_latest = sess.version;
+                if req.flags & WRITE != 0 {
+                    sess.version += 1;
+                }
+                sess.last_access = s.now();
+            }
+        }
+        req.flags |= IN_END;
+        req.st.stage = 0;
+        req.st.waited_ns = 0;
+        self.strategy_step(r, s);
+    }
+
+    /// The worker is done with `r`: free it, answer the client, start the next queued request.
+    fn respond(&mut self, r: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
-        let (n, pos, client, flags) = {
+        let (n, pos, flags) = {
             let req = &self.requests[r as usize];
-            (req.node as usize, req.pos as usize, req.client, req.flags)
+            (req.node as usize, req.pos as usize, req.flags)
         };
-        // leave the worker
         let node = &mut self.nodes[n];
         node.busy -= 1;
         node.in_service.swap_remove(pos);
@@ -509,75 +755,21 @@ impl Sim {
         if self.obs.measured(now) {
             self.obs.node_requests[n] += 1;
         }
-        if flags & STATIC == 0 {
-            self.serve_session(n as NodeIdx, client, flags & WRITE != 0, now);
-        }
         self.balancer.free(n, false, now.whole_s());
         let t_resp = now.plus_ns(self.p.lat_ba + self.p.lat_cb);
-        let issued = self.requests[r as usize].issued;
-        self.finish(r, t_resp, Some(t_resp.since(issued)), s);
-        // next in queue
+        let latency = if flags & FAILED != 0 {
+            None
+        } else {
+            Some(t_resp.since(self.requests[r as usize].issued))
+        };
+        self.finish(r, t_resp, latency, s);
         if let Some(next) = self.nodes[n].queue.pop_front() {
             self.start_service(next, s);
         }
     }
 
-    /// Tomcat's session handling for a dynamic request of `client` served at `node`.
-    fn serve_session(&mut self, node: NodeIdx, client: u32, write: bool, now: SimTime) {
-        let measured = self.obs.measured(now);
-        let mut cx = Cx {
-            now,
-            sessions: &mut self.sessions,
-            obs: &mut self.obs,
-            nodes_up: &self.nodes_up,
-            timeout_ns: self.p.timeout_ns,
-        };
-        let cl = &mut self.clients[client as usize];
-        let found = if cl.has_cookie {
-            self.strategy.find(&mut cx, node, cl.cookie)
-        } else {
-            None
-        };
-        let slot = match found {
-            Some(slot) => slot,
-            None => {
-                if cl.has_cookie && now < cl.live_until {
-                    if measured {
-                        cx.obs.session_lost(now, !cl.affected);
-                    }
-                    cl.affected = true;
-                    if cl.at_fault {
-                        cl.at_fault = false;
-                        cx.obs.fault_sessions_lost += 1;
-                    }
-                }
-                let id = SessionId {
-                    base: (self.nodes[node as usize].ids.next_u64() as u128) << 64
-                        | self.nodes[node as usize].ids.next_u64() as u128,
-                    route: node,
-                    store: SessionId::NONE,
-                };
-                let r = cx.sessions.create(id, node, now, self.p.session_bytes);
-                self.strategy.created(&mut cx, node, r.slot);
-                cl.has_cookie = true;
-                cl.cookie_id = id;
-                cl.cookie = r;
-                r.slot
-            }
-        };
-        let sess = cx.sessions.slot_mut(slot);
-        sess.last_access = now;
-        if write {
-            sess.version += 1;
-        }
-        self.strategy.finished(&mut cx, node, slot, write);
-        cl.live_until = now.plus_ns(self.p.timeout_ns);
-        let live = self.sessions.live();
-        self.obs.live_sessions.set(now, live as f64);
-    }
-
     /// Request `r`'s response (or error, when `latency_ns` is None) reaches its client at
-    /// `t_resp`; the client thinks and goes on.
+    /// `t_resp`; after the last response of a page the client thinks and goes on.
     fn finish(
         &mut self,
         r: u32,
@@ -585,13 +777,50 @@ impl Sim {
         latency_ns: Option<u64>,
         s: &mut Scheduler<Event>,
     ) {
-        let c = self.requests[r as usize].client;
-        self.requests[r as usize].gen = self.requests[r as usize].gen.wrapping_add(1);
+        let now = s.now();
+        let (c, cookie, set_cookie, flags, attempts) = {
+            let rq = &mut self.requests[r as usize];
+            rq.gen = rq.gen.wrapping_add(1);
+            (
+                rq.client,
+                rq.cookie,
+                rq.set_cookie,
+                rq.flags,
+                rq.pd.tried.count_ones() as u64,
+            )
+        };
         self.free_requests.push(r);
+        // traffic: the request and its response on both links (each attempt on balancer–app)
+        let cookie_bytes = self.cookie_header_bytes(&cookie);
+        let set_bytes = if set_cookie.is_some() {
+            self.cookie_header_bytes(&set_cookie) + 8
+        } else {
+            0
+        };
+        let http = self.p.request_bytes + self.p.response_bytes + cookie_bytes + set_bytes;
+        self.obs.client_balancer(now, 2, http);
+        if attempts > 0 {
+            self.obs.balancer_app(
+                now,
+                2 * attempts,
+                http + (attempts - 1) * (self.p.request_bytes + cookie_bytes),
+            );
+        }
         self.obs
-            .close_buckets(s.now(), self.sessions.live(), self.up_count);
+            .close_buckets(now, self.sessions.live(), self.up_count);
         self.obs.response(t_resp, latency_ns);
+        let timeout = self.p.timeout_ns;
         let cl = &mut self.clients[c as usize];
+        if let Some(sc) = set_cookie {
+            cl.cookie = Some(sc);
+        }
+        if latency_ns.is_some() && flags & STATIC == 0 && cl.cookie.is_some() {
+            cl.live_until = now.plus_ns(timeout);
+        }
+        cl.outstanding -= 1;
+        if cl.outstanding > 0 {
+            return;
+        }
         let think = self.p.think.sample(&mut cl.think);
         cl.left -= 1;
         let next = t_resp.plus_ns(think + self.p.lat_cb);
@@ -649,13 +878,7 @@ impl Sim {
         }
     }
 
-    fn crash(&mut self, n: NodeIdx, s: &mut Scheduler<Event>) {
-        let now = s.now();
-        if !self.nodes[n as usize].up {
-            return;
-        }
-        self.obs
-            .close_buckets(now, self.sessions.live(), self.up_count);
+    fn first_fault(&mut self, now: SimTime) {
         if self.obs.measured(now) && self.obs.first_fault.is_none() {
             self.obs.first_fault = Some(now);
             for cl in self.clients.iter_mut().filter(|c| c.active) {
@@ -663,55 +886,75 @@ impl Sim {
                 self.obs.fault_active_sessions += 1;
             }
         }
-        let node = &mut self.nodes[n as usize];
-        node.up = false;
-        node.busy = 0;
-        self.nodes_up[n as usize] = false;
-        self.up_count -= 1;
-        let delay = match self.p.crash_kind {
-            CrashKind::Process => self.p.lat_ba,
-            CrashKind::Host => self.p.connect_timeout_ns,
-        };
-        let lost: Vec<u32> = node
-            .in_service
-            .drain(..)
-            .chain(node.queue.drain(..))
-            .collect();
-        for r in lost {
-            let req = &mut self.requests[r as usize];
-            req.gen = req.gen.wrapping_add(1);
-            if self.p.crash_kind == CrashKind::Host {
-                req.flags |= TIMED_OUT;
+    }
+
+    fn crash(&mut self, t: Target, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        match t {
+            Target::Store(i) => {
+                if !self.stores[i as usize].up {
+                    return;
+                }
+                self.first_fault(now);
+                self.stores[i as usize].crash(now);
+                self.call_strategy(now, None, s, |st, cx, _| st.store_down(cx, i));
             }
-            s.schedule_in(delay, Event::AttemptFailed(r, req.gen));
+            Target::App(n) => {
+                if !self.nodes[n as usize].up {
+                    return;
+                }
+                self.obs
+                    .close_buckets(now, self.sessions.live(), self.up_count);
+                self.first_fault(now);
+                let node = &mut self.nodes[n as usize];
+                node.up = false;
+                node.busy = 0;
+                self.nodes_up[n as usize] = false;
+                self.up_count -= 1;
+                let delay = match self.p.crash_kind {
+                    CrashKind::Process => self.p.lat_ba,
+                    CrashKind::Host => self.p.connect_timeout_ns,
+                };
+                let lost: Vec<u32> = node
+                    .in_service
+                    .drain(..)
+                    .chain(node.queue.drain(..))
+                    .collect();
+                for r in lost {
+                    let req = &mut self.requests[r as usize];
+                    req.gen = req.gen.wrapping_add(1);
+                    if self.p.crash_kind == CrashKind::Host {
+                        req.flags |= TIMED_OUT;
+                    }
+                    s.schedule_in(delay, Event::AttemptFailed(r, req.gen));
+                }
+                self.call_strategy(now, None, s, |st, cx, _| st.node_down(cx, n));
+            }
         }
-        self.with_strategy(now, |st, cx| st.node_down(cx, n));
     }
 
-    fn repair(&mut self, n: NodeIdx, now: SimTime) {
-        if self.nodes[n as usize].up {
-            return;
+    fn repair(&mut self, t: Target, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        match t {
+            Target::Store(i) => {
+                if self.stores[i as usize].up {
+                    return;
+                }
+                self.stores[i as usize].up = true;
+                self.call_strategy(now, None, s, |st, cx, _| st.store_up(cx, i));
+            }
+            Target::App(n) => {
+                if self.nodes[n as usize].up {
+                    return;
+                }
+                self.obs
+                    .close_buckets(now, self.sessions.live(), self.up_count);
+                self.nodes[n as usize].up = true;
+                self.nodes_up[n as usize] = true;
+                self.up_count += 1;
+                self.call_strategy(now, None, s, |st, cx, _| st.node_up(cx, n));
+            }
         }
-        self.obs
-            .close_buckets(now, self.sessions.live(), self.up_count);
-        self.nodes[n as usize].up = true;
-        self.nodes_up[n as usize] = true;
-        self.up_count += 1;
-        self.with_strategy(now, |st, cx| st.node_up(cx, n));
-    }
-
-    /// Calls the strategy with a context at `now`, then updates the live-sessions gauge.
-    fn with_strategy(&mut self, now: SimTime, f: impl FnOnce(&mut dyn Strategy, &mut Cx<'_>)) {
-        let mut cx = Cx {
-            now,
-            sessions: &mut self.sessions,
-            obs: &mut self.obs,
-            nodes_up: &self.nodes_up,
-            timeout_ns: self.p.timeout_ns,
-        };
-        f(self.strategy.as_mut(), &mut cx);
-        let live = self.sessions.live();
-        self.obs.live_sessions.set(now, live as f64);
     }
 
     /// Runs to the horizon and returns the run's output.
@@ -734,8 +977,8 @@ impl Sim {
             answered_total: self.obs.answered_total,
             completed_total: self.obs.answered_total - self.obs.failed_total,
             in_flight,
-            series: std::mem::take(&mut self.obs.series),
             node_requests: std::mem::take(&mut self.obs.node_requests),
+            series: std::mem::take(&mut self.obs.series),
         }
     }
 }
@@ -745,9 +988,8 @@ impl Client {
         Client {
             addr: [0; 4],
             left: 0,
-            has_cookie: false,
-            cookie_id: SessionId::default(),
-            cookie: SessionRef { slot: 0, gen: 0 },
+            outstanding: 0,
+            cookie: None,
             live_until: SimTime::ZERO,
             active: false,
             affected: false,
@@ -764,10 +1006,7 @@ impl Model for Sim {
     #[inline]
     fn handle(&mut self, ev: Event, s: &mut Scheduler<Event>) {
         match ev {
-            Event::ClientSend(c) => {
-                let r = self.new_request(c, s.now());
-                self.dispatch(r, s);
-            }
+            Event::ClientSend(c) => self.send_page(c, s),
             Event::NodeArrival(r, g) => {
                 if self.requests[r as usize].gen == g {
                     self.node_arrival(r, s);
@@ -778,10 +1017,19 @@ impl Model for Sim {
                     self.service_done(r, s);
                 }
             }
+            Event::StrategyWait(r, g) => {
+                if self.requests[r as usize].gen == g {
+                    self.strategy_step(r, s);
+                }
+            }
             Event::AttemptFailed(r, g) => {
                 if self.requests[r as usize].gen == g {
                     self.attempt_failed(r, s);
                 }
+            }
+            Event::Strategy(payload) => {
+                let now = s.now();
+                self.call_strategy(now, None, s, |st, cx, _| st.on_event(cx, payload));
             }
             Event::SessionArrival => self.session_arrival(s),
             Event::ExpirySweep(n) => {
@@ -789,34 +1037,44 @@ impl Model for Sim {
                 self.obs
                     .close_buckets(now, self.sessions.live(), self.up_count);
                 if self.nodes[n as usize].up {
-                    self.with_strategy(now, |st, cx| st.expire(cx, n));
+                    self.call_strategy(now, None, s, |st, cx, _| st.expire(cx, n));
                 }
                 s.schedule_in(self.p.sweep_ns, Event::ExpirySweep(n));
             }
             Event::Fault(i) => {
-                let (node, action, repair_after) = self.cfg_faults[i as usize];
+                let (target, action, repair_after) = self.cfg_faults[i as usize];
                 match action {
                     FaultAction::Crash => {
-                        self.crash(node, s);
+                        self.crash(target, s);
                         if let Some(d) = repair_after {
-                            s.schedule_in(d, Event::ScheduledRepair(node));
+                            s.schedule_in(d, Event::ScheduledRepair(target));
                         }
                     }
-                    FaultAction::Repair => self.repair(node, s.now()),
+                    FaultAction::Repair => self.repair(target, s),
                 }
             }
-            Event::ScheduledRepair(n) => self.repair(n, s.now()),
-            Event::RandomFailure(n) => {
-                self.crash(n, s);
+            Event::ScheduledRepair(t) => self.repair(t, s),
+            Event::RandomFailure(t) => {
+                self.crash(t, s);
                 let ttr = self.p.ttr.expect("failures configured");
-                let d = ttr.sample(&mut self.failure_streams[n as usize].1);
-                s.schedule_in(d.max(1), Event::RandomRepair(n));
+                let st = self
+                    .failure_streams
+                    .iter_mut()
+                    .find(|f| f.0 == t)
+                    .expect("target stream");
+                let d = ttr.sample(&mut st.2);
+                s.schedule_in(d.max(1), Event::RandomRepair(t));
             }
-            Event::RandomRepair(n) => {
-                self.repair(n, s.now());
+            Event::RandomRepair(t) => {
+                self.repair(t, s);
                 let ttf = self.p.ttf.expect("failures configured");
-                let d = ttf.sample(&mut self.failure_streams[n as usize].0);
-                s.schedule_in(d.max(1), Event::RandomFailure(n));
+                let st = self
+                    .failure_streams
+                    .iter_mut()
+                    .find(|f| f.0 == t)
+                    .expect("target stream");
+                let d = ttf.sample(&mut st.1);
+                s.schedule_in(d.max(1), Event::RandomFailure(t));
             }
         }
     }

@@ -203,7 +203,7 @@ pub fn effective_config(exp: &Experiment, seed: u64, replications: u32) -> toml:
 }
 
 /// Fingerprint of what a results directory holds: FNV-1a 64 (hex) of the effective config's
-/// TOML text and the shard. The run store refuses to mix runs of different fingerprints.
+/// TOML text, the sessim version and git revision, the metric names and the shard. The run store refuses to mix runs of different fingerprints.
 pub fn fingerprint(
     exp: &Experiment,
     seed: u64,
@@ -211,6 +211,16 @@ pub fn fingerprint(
     shard: Option<crate::runner::Shard>,
 ) -> String {
     let mut text = toml::to_string(&effective_config(exp, seed, replications)).unwrap_or_default();
+    // runs of another binary or metric layout must not be mixed in
+    text.push_str(&format!(
+        "\n#sessim {} {}",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("SESSIM_GIT_REVISION").unwrap_or("unknown")
+    ));
+    for m in crate::model::observe::METRICS {
+        text.push_str(m.name);
+        text.push(',');
+    }
     if let Some(s) = shard {
         text.push_str(&format!("\n#shard {s}"));
     }

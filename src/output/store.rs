@@ -87,8 +87,10 @@ pub fn load(dir: &Path, fingerprint: &str) -> Result<Vec<RunRecord>> {
         ))),
         _ => return Ok(Vec::new()), // torn or empty header: nothing usable
     }
+    let width = crate::model::observe::METRICS.len();
     let mut out: Vec<RunRecord> = lines
         .filter_map(|l| serde_json::from_str::<Line>(l).ok())
+        .filter(|l| l.values.len() == width)
         .map(RunRecord::from)
         .collect();
     out.sort_by_key(|r| (r.point, r.replication));
@@ -183,13 +185,17 @@ mod tests {
         let r = RunRecord {
             point: 1,
             replication: 2,
-            values: vec![
-                0.1 + 0.2,
-                f64::NAN,
-                1e-300,
-                0.38766006984866125,
-                1.0501165501165501,
-            ],
+            values: {
+                let mut v = vec![
+                    0.1 + 0.2,
+                    f64::NAN,
+                    1e-300,
+                    0.38766006984866125,
+                    1.0501165501165501,
+                ];
+                v.resize(crate::model::observe::METRICS.len(), 0.0);
+                v
+            },
             series: Some(vec![Bucket {
                 requests: 3,
                 ..Default::default()
@@ -199,6 +205,16 @@ mod tests {
         };
         let w = Writer::open(&dir, "fp", true).unwrap();
         w.append(&r).unwrap();
+        // a record of another metric layout (an older sessim) is ignored
+        let old_layout = RunRecord {
+            point: 0,
+            replication: 0,
+            values: vec![1.0; 3],
+            series: None,
+            events: 1,
+            node_requests: vec![],
+        };
+        w.append(&old_layout).unwrap();
         drop(w);
         std::fs::OpenOptions::new()
             .append(true)

@@ -42,6 +42,9 @@ pub struct ExperimentConfig {
     /// The session-persistence strategy.
     #[serde(default)]
     pub strategy: StrategyConfig,
+    /// Store nodes (memcached or Redis) for store-backed strategies.
+    #[serde(default)]
+    pub store: StoreConfig,
     /// Link latencies.
     #[serde(default)]
     pub network: NetworkConfig,
@@ -112,6 +115,92 @@ pub struct WorkloadConfig {
     /// Client addresses (default unique IPv4 per session).
     #[serde(default)]
     pub addresses: AddressConfig,
+    /// Requests a page issues at once (AJAX sub-requests; default fixed 1). `requests_per_session`
+    /// then counts pages; the client thinks after the last response of a page.
+    #[serde(default = "d_parallel")]
+    pub parallel_requests: CountDist,
+    /// HTTP request size without cookies, for traffic accounting (default 500B).
+    #[serde(default = "d_request_size")]
+    pub request_size: Size,
+    /// HTTP response size without cookies (default 8KiB).
+    #[serde(default = "d_response_size")]
+    pub response_size: Size,
+}
+
+fn d_parallel() -> CountDist {
+    CountDist::Fixed { value: 1 }
+}
+fn d_request_size() -> Size {
+    Size(500)
+}
+fn d_response_size() -> Size {
+    Size(8192)
+}
+
+/// Store nodes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `"memcached"` or `"redis"` (default memcached).
+    #[serde(default)]
+    pub kind: StoreKindConfig,
+    /// Number of store nodes (default 0).
+    #[serde(default)]
+    pub nodes: u32,
+    /// memcached `-m`: memory for items per node (default 64MiB, as in seed 000); Redis
+    /// `maxmemory` (0B = unlimited).
+    #[serde(default = "d_cache_size")]
+    pub cache_size: Size,
+    /// Service time of one operation at the store (default 50us).
+    #[serde(default = "d_op_latency")]
+    pub op_latency: Duration,
+    /// Redis persistence: `"volatile"` (default) or `"aof-everysec"`.
+    #[serde(default)]
+    pub persistence: PersistenceConfig,
+    /// Redis: a replica fed asynchronously (default false).
+    #[serde(default)]
+    pub replica: bool,
+    /// Redis replication lag (default 10ms).
+    #[serde(default = "d_replication_lag")]
+    pub replication_lag: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("defaults")
+    }
+}
+
+/// Store kinds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreKindConfig {
+    /// memcached.
+    #[default]
+    Memcached,
+    /// Redis.
+    Redis,
+}
+
+/// Redis persistence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PersistenceConfig {
+    /// Nothing survives a crash.
+    #[default]
+    Volatile,
+    /// `appendonly yes`, `appendfsync everysec`.
+    AofEverysec,
+}
+
+fn d_cache_size() -> Size {
+    Size(64 << 20)
+}
+fn d_op_latency() -> Duration {
+    Duration(50_000)
+}
+fn d_replication_lag() -> Duration {
+    Duration(10_000_000)
 }
 
 /// Workload kinds.

@@ -84,9 +84,7 @@ impl Ctx<'_> {
             Ok(r) => {
                 let (count, tier) = match r {
                     NodeRef::App(_) | NodeRef::AllApp => (cfg.app.nodes, "app"),
-                    NodeRef::Store(_) | NodeRef::AllStore => {
-                        (strategy::store_nodes(&cfg.strategy), "store")
-                    }
+                    NodeRef::Store(_) | NodeRef::AllStore => (cfg.store.nodes, "store"),
                 };
                 match r {
                     NodeRef::App(i) | NodeRef::Store(i) if i >= count => {
@@ -94,7 +92,10 @@ impl Ctx<'_> {
                         None
                     }
                     NodeRef::AllStore if count == 0 => {
-                        self.fail(key, format!("\"{s}\": this strategy has no store nodes"));
+                        self.fail(
+                            key,
+                            format!("\"{s}\": there are no store nodes (store.nodes = 0)"),
+                        );
                         None
                     }
                     _ => Some(r),
@@ -198,6 +199,27 @@ pub fn validate(cfg: &ExperimentConfig, file: &str, errors: &mut Vec<ConfigError
         );
     }
     c.prob("workload.addresses.proxy_share", w.addresses.proxy_share);
+    match &w.parallel_requests {
+        CountDist::Fixed { value: 0 } => c.fail(
+            "workload.parallel_requests.value",
+            "expected at least 1 request per page, got 0",
+        ),
+        CountDist::Geometric { mean } | CountDist::Lognormal { mean, .. }
+            if !(*mean >= 1.0 && mean.is_finite()) =>
+        {
+            c.fail(
+                "workload.parallel_requests.mean",
+                format!("expected a mean ≥ 1, got {mean}"),
+            )
+        }
+        _ => {}
+    }
+    if cfg.store.nodes > 64 {
+        c.fail(
+            "store.nodes",
+            format!("expected at most 64 store nodes, got {}", cfg.store.nodes),
+        );
+    }
     if w.addresses.proxies == Some(0) {
         c.fail(
             "workload.addresses.proxies",
@@ -354,8 +376,12 @@ pub fn validate(cfg: &ExperimentConfig, file: &str, errors: &mut Vec<ConfigError
             );
         }
         Some(entry) => {
-            if let Err((key, msg)) = (entry.check)(&cfg.strategy) {
-                c.fail(format!("strategy.{key}"), msg);
+            if let Err((key, msg)) = (entry.check)(cfg) {
+                match key.strip_prefix('/') {
+                    Some(abs) => c.fail(abs, msg),
+                    None if key.is_empty() => c.fail("strategy", msg),
+                    None => c.fail(format!("strategy.{key}"), msg),
+                }
             }
         }
     }

@@ -763,7 +763,7 @@ fn cases() -> Vec<Case> {
                 time_to_repair = { dist = "fixed", value = "5s" }
             "#,
             key: "failures.targets[0]",
-            msg: "this strategy has no store nodes",
+            msg: "there are no store nodes",
         },
         // ---- sweeps ----
         Case {
