@@ -20,6 +20,8 @@
 //! counts stale reads and lost updates itself (`Observations::stale_read`, `lost_update`).
 
 pub mod local;
+pub mod msm_non_sticky;
+pub mod msm_sticky;
 
 use super::ids::{NodeIdx, SessionId};
 use super::observe::Observations;
@@ -151,7 +153,7 @@ pub struct StrategyEntry {
 }
 
 /// All strategies, one line each.
-pub static REGISTRY: &[StrategyEntry] = &[local::ENTRY];
+pub static REGISTRY: &[StrategyEntry] = &[local::ENTRY, msm_sticky::ENTRY, msm_non_sticky::ENTRY];
 
 /// The registry entry named `name`.
 pub fn find(name: &str) -> Option<&'static StrategyEntry> {
