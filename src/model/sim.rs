@@ -84,6 +84,9 @@ struct Request {
     cookie: Option<(SessionId, SessionRef)>,
     set_cookie: Option<(SessionId, SessionRef)>,
     st: ReqState,
+    /// Generation of `st.slot` when the session was resolved: if the session is destroyed
+    /// while the request runs, its slot may be reused and must not receive this request's write.
+    slot_gen: u32,
 }
 
 struct Client {
@@ -511,6 +514,7 @@ impl Sim {
             cookie: cl.cookie,
             set_cookie: None,
             st: ReqState::default(),
+            slot_gen: 0,
         };
         self.obs.issued_total += 1;
         match self.free_requests.pop() {
@@ -685,6 +689,7 @@ impl Sim {
         };
         if let Some(slot) = found {
             self.sessions.slot_mut(slot).last_access = now;
+            self.requests[r as usize].slot_gen = self.sessions.slot(slot).gen;
             return;
         }
         let cl = &mut self.clients[client as usize];
@@ -707,6 +712,7 @@ impl Sim {
         };
         let sref = self.sessions.create(id, node, now, self.p.session_bytes);
         self.requests[r as usize].st.slot = Some(sref.slot);
+        self.requests[r as usize].slot_gen = sref.gen;
         self.call_strategy(now, Some(r), s, |st, cx, req| {
             st.created(cx, req.expect("request"), sref.slot)
         });
@@ -722,15 +728,19 @@ impl Sim {
         }
         // the write lands before the strategy saves it
         if let Some(slot) = req.st.slot {
-            if let Some(sess) = self.sessions.get_mut(SessionRef {
+            match self.sessions.get_mut(SessionRef {
                 slot,
-                gen: self.sessions.slot(slot).gen,
+                gen: req.slot_gen,
             }) {
-                req.st.prev_latest = sess.version;
-                if req.flags & WRITE != 0 {
-                    sess.version += 1;
+                Some(sess) => {
+                    req.st.prev_latest = sess.version;
+                    if req.flags & WRITE != 0 {
+                        sess.version += 1;
+                    }
+                    sess.last_access = s.now();
                 }
-                sess.last_access = s.now();
+                // destroyed meanwhile (e.g. its node's memory lost): nothing to save
+                None => req.st.slot = None,
             }
         }
         req.flags |= IN_END;
