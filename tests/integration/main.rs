@@ -5,6 +5,7 @@ mod closed_forms;
 mod determinism;
 mod experiments;
 mod nginx_oracle;
+mod strategy_client_cookie;
 mod support;
 mod sweeps;
 mod trace;
