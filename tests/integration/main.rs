@@ -6,6 +6,7 @@ mod determinism;
 mod experiments;
 mod nginx_oracle;
 mod strategy_client_cookie;
+mod strategy_redis_store;
 mod support;
 mod sweeps;
 mod trace;

@@ -21,6 +21,7 @@
 
 pub mod client_cookie;
 pub mod local;
+pub mod redis_store;
 
 use super::ids::{NodeIdx, SessionId};
 use super::observe::Observations;
@@ -152,7 +153,7 @@ pub struct StrategyEntry {
 }
 
 /// All strategies, one line each.
-pub static REGISTRY: &[StrategyEntry] = &[local::ENTRY, client_cookie::ENTRY];
+pub static REGISTRY: &[StrategyEntry] = &[local::ENTRY, client_cookie::ENTRY, redis_store::ENTRY];
 
 /// The registry entry named `name`.
 pub fn find(name: &str) -> Option<&'static StrategyEntry> {
