@@ -19,9 +19,11 @@
 //! when the request writes); a strategy reports what version a request saw (`req.st.seen`) and
 //! counts stale reads and lost updates itself (`Observations::stale_read`, `lost_update`).
 
+pub mod client_cookie;
 pub mod local;
 pub mod msm_non_sticky;
 pub mod msm_sticky;
+pub mod redis_store;
 
 use super::ids::{NodeIdx, SessionId};
 use super::observe::Observations;
@@ -153,7 +155,13 @@ pub struct StrategyEntry {
 }
 
 /// All strategies, one line each.
-pub static REGISTRY: &[StrategyEntry] = &[local::ENTRY, msm_sticky::ENTRY, msm_non_sticky::ENTRY];
+pub static REGISTRY: &[StrategyEntry] = &[
+    local::ENTRY,
+    msm_sticky::ENTRY,
+    msm_non_sticky::ENTRY,
+    redis_store::ENTRY,
+    client_cookie::ENTRY,
+];
 
 /// The registry entry named `name`.
 pub fn find(name: &str) -> Option<&'static StrategyEntry> {
