@@ -1,0 +1,126 @@
+//! Issue 8 (robustness): an interrupted sweep says what is missing and resumes to the same bytes;
+//! `check` reports every error at once; a run too big for the machine is refused up front; a
+//! panic is one line, not a backtrace.
+
+use crate::support::{sessim, temp_dir};
+use crate::sweeps::{ok, same_files, SWEEP};
+
+/// SIGINT mid-sweep: exit 130, an "interrupted" manifest naming the missing runs, no result
+/// file, no temp file; rerunning resumes to exactly the files of an uninterrupted run.
+#[test]
+fn r8_sigint_stops_cleanly_and_resumes_to_the_same_bytes() {
+    let dir = temp_dir("sigint");
+    let text = SWEEP
+        .replace("horizon = \"3m\"", "horizon = \"20m\"")
+        .replace("session_rate = 15.0", "session_rate = 40.0");
+    std::fs::write(dir.join("sw.toml"), &text).unwrap();
+    ok(
+        &dir,
+        &[
+            "run",
+            "sw.toml",
+            "--quiet",
+            "--threads",
+            "2",
+            "--out",
+            "whole",
+        ],
+    );
+    let child = sessim()
+        .current_dir(&dir)
+        .args([
+            "run",
+            "sw.toml",
+            "--quiet",
+            "--threads",
+            "1",
+            "--out",
+            "cut",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let store = dir.join("cut").join(".sessim-runs.jsonl");
+    let t0 = std::time::Instant::now();
+    loop {
+        let lines = std::fs::read_to_string(&store)
+            .map(|s| s.lines().count())
+            .unwrap_or(0);
+        if lines >= 1 + 5 || t0.elapsed().as_secs() > 120 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let st = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "stderr: {stderr}");
+    assert!(
+        stderr.contains("rerun the same command to resume"),
+        "{stderr}"
+    );
+    let finished = std::fs::read_to_string(&store).unwrap().lines().count() - 1;
+    assert!(
+        finished >= 5 && finished < 36,
+        "SIGINT landed at {finished} runs"
+    );
+    let manifest: toml::Table = std::fs::read_to_string(dir.join("cut/manifest.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(manifest["status"].as_str(), Some("interrupted"));
+    assert_eq!(
+        manifest["runs_finished"].as_integer(),
+        Some(finished as i64)
+    );
+    let missing = manifest["missing"].as_array().unwrap();
+    assert_eq!(
+        manifest["runs_missing"].as_integer(),
+        Some(missing.len() as i64)
+    );
+    assert_eq!(finished + missing.len(), 36, "9 points × 4 replications");
+    assert!(
+        missing.iter().all(|m| m.as_str().unwrap().contains('#')),
+        "{missing:?}"
+    );
+    assert!(manifest["hint"].as_str().unwrap().contains("rerun"));
+    for f in ["runs.csv", "summary.csv", "timeseries.csv", "nodes.csv"] {
+        assert!(
+            !dir.join("cut").join(f).exists(),
+            "{f} written by an interrupted run"
+        );
+    }
+    let temps: Vec<_> = std::fs::read_dir(dir.join("cut"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(temps.is_empty(), "temp files left: {temps:?}");
+    let msg = ok(&dir, &["run", "sw.toml", "--threads", "2", "--out", "cut"]);
+    assert!(msg.contains("resumed: "), "{msg}");
+    same_files(&dir.join("whole"), &dir.join("cut"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A panic reaches the user as one `error: internal error: … (please report)` line, exit 1.
+#[test]
+fn r8_a_panic_is_one_line_and_exit_1() {
+    let dir = temp_dir("panic");
+    let o = sessim()
+        .current_dir(&dir)
+        .env("SESSIM_DEBUG_PANIC", "1")
+        .args(["list", "metrics"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with("error: internal error: "), "{stderr}");
+    assert!(stderr.contains("(please report)"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
