@@ -124,3 +124,53 @@ fn r8_a_panic_is_one_line_and_exit_1() {
     assert!(!stderr.contains("backtrace"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `check` reports every problem of a file at once: structural ones in several sections
+/// (unknown key, wrong types, a bad duration, a missing key) and semantic ones together.
+#[test]
+fn r8_check_reports_every_error_at_once() {
+    let dir = temp_dir("all-errors");
+    std::fs::write(
+        dir.join("many.toml"),
+        r#"seed = 1
+horizon = "1m"
+[workload]
+kind = "open"
+session_rate = -5.0
+thinktime = "7s"
+[app]
+nodes = "two"
+[balancer]
+kind = "round-robin"
+[[faults]]
+target = "app:0"
+at = "5 parsecs"
+[[faults]]
+target = "app:1"
+"#,
+    )
+    .unwrap();
+    let o = crate::support::run_in(&dir, &["check", "many.toml"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    for (key, msg) in [
+        ("workload.thinktime", "unknown field `thinktime`"),
+        ("app.nodes", "invalid type: string \"two\", expected u32"),
+        ("faults[0].at", "expected a duration with a unit"),
+        ("faults[1].at", "this key is required"),
+        (
+            "workload.session_rate",
+            "expected a positive number, got -5",
+        ),
+    ] {
+        let prefix = format!("error: many.toml: key `{key}`: ");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(msg)),
+            "no line {prefix}…{msg}… in:\n{stderr}"
+        );
+    }
+    assert_eq!(stderr.lines().count(), 5, "one line per problem:\n{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
