@@ -192,6 +192,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     p.config.seed = s;
                 }
             }
+            let file = experiment
+                .as_ref()
+                .map_or_else(|| exp.source.clone(), |p| p.display().to_string());
+            crate::estimate::check_fits(&exp, threads, &file).map_err(InputError)?;
             let seed = exp.points[0].config.seed;
             let reps = exp.points[0].config.replications;
             let dir = out.unwrap_or_else(|| PathBuf::from("results").join(&exp.name));
@@ -266,6 +270,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 exp.points.len(),
                 runs
             );
+            println!("{}", crate::estimate::estimate(&exp, 0).describe());
             Ok(ExitCode::SUCCESS)
         }
         Command::Plot { dir } => {

@@ -174,3 +174,45 @@ target = "app:1"
     assert_eq!(stderr.lines().count(), 5, "one line per problem:\n{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A run that cannot fit in memory (~10⁹–10¹⁰ live sessions) is refused before it starts, naming
+/// the estimate and the key to change; nothing is written.
+#[test]
+fn r8_a_run_too_big_for_the_machine_is_refused_up_front() {
+    if !std::path::Path::new("/proc/meminfo").exists() {
+        eprintln!("skipped: no /proc/meminfo, the memory check is off on this system");
+        return;
+    }
+    let dir = temp_dir("too-big");
+    std::fs::write(
+        dir.join("big.toml"),
+        "seed = 1\nhorizon = \"1h\"\n[workload]\nkind = \"open\"\nsession_rate = 1e7\n\
+         [app]\nsession_timeout = \"30m\"\n[balancer]\nkind = \"ip-hash\"\n",
+    )
+    .unwrap();
+    let t0 = std::time::Instant::now();
+    let o = crate::support::run_in(&dir, &["run", "big.toml", "--quiet", "--threads", "1"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(t0.elapsed().as_secs() < 10, "refused only after running");
+    assert!(
+        stderr.starts_with("error: big.toml: estimated peak memory "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("exceeds the available memory"), "{stderr}");
+    assert!(stderr.contains("workload.session_rate"), "{stderr}");
+    assert!(stderr.contains("app.session_timeout"), "{stderr}");
+    assert!(!dir.join("results").exists(), "nothing may be written");
+    // the closed-loop key is named for closed workloads
+    std::fs::write(
+        dir.join("crowd.toml"),
+        "seed = 1\nhorizon = \"1h\"\n[workload]\nkind = \"closed\"\nclients = 4000000000\n\
+         [balancer]\nkind = \"ip-hash\"\n",
+    )
+    .unwrap();
+    let o = crate::support::run_in(&dir, &["run", "crowd.toml", "--quiet"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("workload.clients"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
