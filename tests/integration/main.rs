@@ -4,6 +4,7 @@ mod bad_configs;
 mod closed_forms;
 mod determinism;
 mod experiments;
+mod fuzz;
 mod nginx_oracle;
 mod props;
 mod robustness;

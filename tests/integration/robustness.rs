@@ -216,3 +216,22 @@ fn r8_a_run_too_big_for_the_machine_is_refused_up_front() {
     assert!(stderr.contains("workload.clients"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A sweep whose grid is astronomically large is refused at load time instead of hanging while
+/// the plan is built.
+#[test]
+fn r8_a_huge_sweep_grid_is_refused_not_built() {
+    let text = "seed = 1\nhorizon = \"1m\"\n[workload]\nkind = \"open\"\nsession_rate = 1.0\n\
+                [balancer]\nkind = \"ip-hash\"\n[sweep]\n\
+                \"app.workers\" = { from = 1, to = 100000, step = 1 }\n\
+                \"workload.session_rate\" = { from = 1, to = 100000, step = 1 }\n\
+                \"app.expiry_sweep\" = [\"1s\", \"2s\"]\n";
+    let t0 = std::time::Instant::now();
+    let e = sessim::scenario::load_str(text, "grid.toml", None, "grid").unwrap_err();
+    assert!(t0.elapsed().as_secs() < 5);
+    assert!(
+        e.to_string()
+            .contains("grid.toml: key `sweep`: the grid has 20000000000 combinations"),
+        "{e}"
+    );
+}
