@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod estimate;
 pub mod kernel;
 pub mod model;
 pub mod output;

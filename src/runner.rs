@@ -10,6 +10,9 @@
 //!   belongs to shard (point mod N) + 1, since its stopping decision needs all its runs.
 //! - **Resume**: finished runs are appended to the run store (`output::store`) as they finish;
 //!   rerunning into the same directory skips them.
+//! - **Interrupts**: after [`interrupt::request`] (the CLI's SIGINT/SIGTERM handler) no new run
+//!   is started; runs already going finish and are stored, and [`execute`] returns
+//!   [`Interrupted`] naming the runs still missing.
 
 use crate::model::simulate;
 use crate::output::summary::Summary;
@@ -20,6 +23,45 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::path::Path;
+
+/// The process-wide interrupt flag (set by the CLI's signal handler; read before each run).
+pub mod interrupt {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static REQUESTED: AtomicBool = AtomicBool::new(false);
+
+    /// Asks the runner to start no new run. Returns whether an interrupt was already requested.
+    pub fn request() -> bool {
+        REQUESTED.swap(true, Ordering::SeqCst)
+    }
+
+    /// Whether an interrupt was requested.
+    pub fn requested() -> bool {
+        REQUESTED.load(Ordering::SeqCst)
+    }
+}
+
+/// A run stopped by an interrupt before its plan was done. The finished runs are in the store.
+#[derive(Debug, Clone)]
+pub struct Interrupted {
+    /// Runs finished (including those read back from the store).
+    pub finished: usize,
+    /// Runs of the plan (of this shard) not finished, as `"point_label#replication"`, in plan
+    /// order.
+    pub missing: Vec<String>,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "interrupted: {} runs finished, {} missing",
+            self.finished,
+            self.missing.len()
+        )
+    }
+}
+impl std::error::Error for Interrupted {}
 
 /// A shard of the plan: `k` of `n`, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +127,8 @@ fn owns(exp: &Experiment, shard: Option<Shard>, point: usize, r: u32) -> bool {
 /// store rather than run.
 ///
 /// # Errors
-/// Thread-pool creation, a run store of another experiment in `store_dir`, I/O errors.
+/// Thread-pool creation, a run store of another experiment in `store_dir`, I/O errors;
+/// [`Interrupted`] when [`interrupt::request`] was called before the plan was done.
 pub fn execute(
     exp: &Experiment,
     fingerprint: &str,
@@ -133,9 +176,12 @@ pub fn execute(
             .filter(|&(p, r)| owns(exp, opts.shard, p, r) && !have.contains(&(p, r)))
             .collect();
         bar.inc_length(todo.len() as u64);
-        let round: Vec<Result<RunRecord>> = pool.install(|| {
+        let round: Vec<Result<Option<RunRecord>>> = pool.install(|| {
             todo.par_iter()
                 .map(|&(point, replication)| {
+                    if interrupt::requested() {
+                        return Ok(None);
+                    }
                     let p = &exp.points[point];
                     let out = simulate(p, replication);
                     let total = sim_s.fetch_add(
@@ -158,14 +204,35 @@ pub fn execute(
                     if let Some(w) = &writer {
                         w.append(&record)?;
                     }
-                    Ok(record)
+                    Ok(Some(record))
                 })
                 .collect()
         });
         for r in round {
-            let r = r?;
-            have.insert((r.point, r.replication));
-            done.push(r);
+            if let Some(r) = r? {
+                have.insert((r.point, r.replication));
+                done.push(r);
+            }
+        }
+        if interrupt::requested() {
+            bar.finish_and_clear();
+            // what is missing of the planned runs (for stopping points: of the current target)
+            let missing = exp
+                .points
+                .iter()
+                .flat_map(|p| (0..target[p.index]).map(move |r| (p, r)))
+                .filter(|&(p, r)| {
+                    owns(exp, opts.shard, p.index, r) && !have.contains(&(p.index, r))
+                })
+                .map(|(p, r)| format!("{}#{r}", p.label))
+                .collect::<Vec<_>>();
+            if !missing.is_empty() {
+                return Err(Interrupted {
+                    finished: done.len(),
+                    missing,
+                }
+                .into());
+            }
         }
         // sequential stopping: decide on whole rounds only
         let mut more = false;

@@ -7,7 +7,7 @@ mod trace;
 
 use crate::model::observe::METRICS;
 use crate::model::{balancer, strategy};
-use crate::runner::{execute, RunOptions, Shard};
+use crate::runner::{execute, interrupt, Interrupted, RunOptions, Shard};
 use crate::scenario::{self, ConfigErrors};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -111,7 +111,25 @@ pub fn main_exit() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match run(cli) {
+    // A panic is a bug: say so in one line, never with a Rust backtrace, and exit 1.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("error: internal error: {msg}{at} (please report)");
+    }));
+    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli))) {
+        Ok(r) => r,
+        Err(_) => return ExitCode::from(1), // the hook has printed the message
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             let bad_input = e.downcast_ref::<ConfigErrors>().is_some()
@@ -133,6 +151,10 @@ pub fn main_exit() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    // test hook: proves that a panic becomes one `internal error` line (tests/integration)
+    if std::env::var_os("SESSIM_DEBUG_PANIC").is_some() {
+        panic!("SESSIM_DEBUG_PANIC is set");
+    }
     match cli.command {
         Command::Run {
             experiment,
@@ -170,6 +192,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     p.config.seed = s;
                 }
             }
+            let file = experiment
+                .as_ref()
+                .map_or_else(|| exp.source.clone(), |p| p.display().to_string());
+            crate::estimate::check_fits(&exp, threads, &file).map_err(InputError)?;
             let seed = exp.points[0].config.seed;
             let reps = exp.points[0].config.replications;
             let dir = out.unwrap_or_else(|| PathBuf::from("results").join(&exp.name));
@@ -182,7 +208,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 shard,
                 store_dir: Some(&dir),
             };
-            let (records, resumed) = execute(&exp, &fingerprint, opts)?;
+            install_interrupt_handler();
+            let (records, resumed) = match execute(&exp, &fingerprint, opts) {
+                Ok(x) => x,
+                Err(e) => match e.downcast::<Interrupted>() {
+                    Ok(i) => {
+                        crate::output::write_interrupted_manifest(&dir, &exp, shard, &i)?;
+                        eprintln!(
+                            "interrupted: {} runs finished (kept in {}), {} missing; rerun the same command to resume",
+                            i.finished,
+                            dir.join(crate::output::store::FILE).display(),
+                            i.missing.len()
+                        );
+                        return Ok(ExitCode::from(130));
+                    }
+                    Err(e) => return Err(e),
+                },
+            };
             crate::output::write_all(&dir, &exp, seed, reps, &records, shard)?;
             if !no_charts {
                 crate::output::plot::plot_dir(&dir)?;
@@ -228,6 +270,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 exp.points.len(),
                 runs
             );
+            println!("{}", crate::estimate::estimate(&exp, 0).describe());
             Ok(ExitCode::SUCCESS)
         }
         Command::Plot { dir } => {
@@ -278,6 +321,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// On the first SIGINT/SIGTERM, asks the runner to start no new run (runs in progress finish
+/// and are stored); on the second, exits at once with code 130.
+fn install_interrupt_handler() {
+    let installed = ctrlc::set_handler(|| {
+        if interrupt::request() {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupt: finishing the runs in progress (interrupt again to quit at once)");
+    });
+    // a handler installed earlier in this process (tests) is fine
+    let _ = installed;
 }
 
 /// A short table of the headline metrics per point on stderr.

@@ -314,6 +314,52 @@ pub fn write_running_manifest(
     atomic::write(&dir.join("manifest.toml"), m.as_bytes())
 }
 
+/// Writes the manifest of a run stopped by an interrupt (SIGINT/SIGTERM): how many runs
+/// finished (kept in the run store) and which are missing (`"point_label#replication"`; only
+/// their count when there are more than 200), and how to resume.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_interrupted_manifest(
+    dir: &Path,
+    exp: &Experiment,
+    shard: Option<crate::runner::Shard>,
+    interrupted: &crate::runner::Interrupted,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut m = String::new();
+    let _ = writeln!(
+        m,
+        "# sessim manifest of an interrupted run: finished runs are kept in {}.",
+        store::FILE
+    );
+    let _ = writeln!(
+        m,
+        "# Rerun the same command to resume; the result files appear when it completes."
+    );
+    let _ = writeln!(m, "status = \"interrupted\"");
+    let _ = writeln!(m, "experiment = {}", toml::Value::String(exp.name.clone()));
+    let _ = writeln!(m, "source = {}", toml::Value::String(exp.source.clone()));
+    if let Some(s) = shard {
+        let _ = writeln!(m, "shard = \"{s}\"");
+    }
+    let _ = writeln!(m, "runs_finished = {}", interrupted.finished);
+    let _ = writeln!(m, "runs_missing = {}", interrupted.missing.len());
+    let _ = writeln!(
+        m,
+        "hint = \"rerun the same command to resume: finished runs are not run again\""
+    );
+    if interrupted.missing.len() <= 200 {
+        let list: Vec<toml::Value> = interrupted
+            .missing
+            .iter()
+            .map(|s| toml::Value::String(s.clone()))
+            .collect();
+        let _ = writeln!(m, "missing = {}", toml::Value::Array(list));
+    }
+    atomic::write(&dir.join("manifest.toml"), m.as_bytes())
+}
+
 /// Writes every result file into `dir` (created if needed), each atomically.
 ///
 /// # Errors

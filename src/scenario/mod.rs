@@ -248,11 +248,24 @@ pub fn load_str(
                 .collect::<Vec<_>>()
                 .join(",")
         };
-        match deserialize(file, t) {
-            Ok(config) => {
-                let before = errors.len();
-                validate::validate(&config, file, &mut errors);
-                if errors.len() == before {
+        let (config, structural, covered) = deserialize(file, t);
+        let clean = structural.is_empty();
+        errors.extend(structural);
+        if let Some(config) = config {
+            {
+                let mut semantic = Vec::new();
+                validate::validate(&config, file, &mut semantic);
+                // checks of removed or stood-in keys would only echo the structural error
+                semantic.retain(|e| {
+                    !covered.iter().any(|c| {
+                        e.key == *c
+                            || e.key.starts_with(&format!("{c}."))
+                            || e.key.starts_with(&format!("{c}["))
+                    })
+                });
+                let ok = semantic.is_empty();
+                errors.extend(semantic);
+                if ok && clean {
                     let stream_key = if key_text.is_empty() {
                         0
                     } else {
@@ -267,7 +280,6 @@ pub fn load_str(
                     });
                 }
             }
-            Err(e) => errors.push(e),
         }
         // report each distinct error once even if many points share it
         errors.dedup();
@@ -350,41 +362,243 @@ fn value_text(v: &toml::Value) -> String {
     }
 }
 
-fn deserialize(file: &str, t: toml::Table) -> Result<ExperimentConfig, ConfigError> {
-    let value = toml::Value::Table(t);
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let key = if path == "." { String::new() } else { path };
-        let inner = e.into_inner();
-        let mut message = inner.message().to_string();
-        // serde's "missing field `x`" names the key in the message; lift it into the key path.
-        let mut key = key;
-        if let Some(rest) = message.strip_prefix("missing field `") {
-            if let Some(field) = rest.strip_suffix('`') {
+/// One step of a key path in the config tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn path_text(segs: &[Seg]) -> String {
+    let mut s = String::new();
+    for g in segs {
+        match g {
+            Seg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// The value at `segs` and its parent container, mutably.
+fn remove_at(v: &mut toml::Value, segs: &[Seg]) -> bool {
+    let Some((last, init)) = segs.split_last() else {
+        return false;
+    };
+    let mut cur = v;
+    for g in init {
+        cur = match (g, cur) {
+            (Seg::Key(k), toml::Value::Table(t)) => match t.get_mut(k) {
+                Some(x) => x,
+                None => return false,
+            },
+            (Seg::Index(i), toml::Value::Array(a)) => match a.get_mut(*i) {
+                Some(x) => x,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, cur) {
+        (Seg::Key(k), toml::Value::Table(t)) => t.remove(k).is_some(),
+        // an array element cannot be removed without renumbering the rest: blank it instead
+        (Seg::Index(i), toml::Value::Array(a)) if *i < a.len() => {
+            a[*i] = toml::Value::Table(toml::Table::new());
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Sets the value at `segs`, creating tables on the way.
+fn set_at(v: &mut toml::Value, segs: &[Seg], value: toml::Value) -> bool {
+    let Some((last, init)) = segs.split_last() else {
+        return false;
+    };
+    let mut cur = v;
+    for g in init {
+        cur = match (g, cur) {
+            (Seg::Key(k), toml::Value::Table(t)) => t
+                .entry(k.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new())),
+            (Seg::Index(i), toml::Value::Array(a)) => match a.get_mut(*i) {
+                Some(x) => x,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, cur) {
+        (Seg::Key(k), toml::Value::Table(t)) => {
+            t.insert(k.clone(), value);
+            true
+        }
+        (Seg::Index(i), toml::Value::Array(a)) if *i < a.len() => {
+            a[*i] = value;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Stand-in values tried, in order, for a key that is missing or was removed as wrong, so that
+/// deserialization can go on to the next problem.
+fn placeholder(i: usize) -> Option<toml::Value> {
+    use toml::Value as V;
+    Some(match i {
+        0 => V::Integer(1),
+        1 => V::String("1s".into()),
+        2 => V::Float(1.0),
+        3 => V::Boolean(false),
+        4 => V::Array(Vec::new()),
+        5 => V::Table(toml::Table::new()),
+        _ => return None,
+    })
+}
+
+/// The first `` `name` `` after "expected" in a serde message ("unknown variant `x`, expected
+/// `open` or `closed`"), a stand-in for an enum.
+fn expected_variant(message: &str) -> Option<String> {
+    let rest = &message[message.find("expected")?..];
+    let start = rest.find('`')? + 1;
+    let len = rest[start..].find('`')?;
+    Some(rest[start..start + len].to_string())
+}
+
+/// Upper bound on deserialization attempts for one tree (each finds at most one problem).
+const MAX_ATTEMPTS: usize = 200;
+
+/// Deserializes `t`, reporting every structural problem (unknown keys, wrong types, missing
+/// keys), not just the first: after each error the offending key is removed (or, when it is
+/// required, replaced by a stand-in) and deserialization is tried again, up to a bound. Returns
+/// the config when the tree could be completed, every error found, and the paths that were
+/// removed or stood in for (semantic checks on them would only be noise).
+fn deserialize(
+    file: &str,
+    t: toml::Table,
+) -> (Option<ExperimentConfig>, Vec<ConfigError>, Vec<String>) {
+    let mut tree = toml::Value::Table(t);
+    let mut errors: Vec<ConfigError> = Vec::new();
+    let mut removed: Vec<Vec<Seg>> = Vec::new();
+    // stand-ins: path → (next candidate index, explicit candidates already tried)
+    let mut stand_ins: Vec<(Vec<Seg>, usize, Vec<String>)> = Vec::new();
+    let covered_text = |removed: &Vec<Vec<Seg>>,
+                        stand_ins: &Vec<(Vec<Seg>, usize, Vec<String>)>| {
+        removed
+            .iter()
+            .chain(stand_ins.iter().map(|(p, _, _)| p))
+            .map(|p| path_text(p))
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..MAX_ATTEMPTS {
+        let e = match serde_path_to_error::deserialize::<_, ExperimentConfig>(tree.clone()) {
+            Ok(c) => return (Some(c), errors, covered_text(&removed, &stand_ins)),
+            Err(e) => e,
+        };
+        let mut segs: Vec<Seg> = e
+            .path()
+            .iter()
+            .filter_map(|g| match g {
+                serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
+                serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
+                _ => None,
+            })
+            .collect();
+        let ce = to_config_error(file, e);
+        let message = ce.message.clone();
+        let missing = message == "this key is required";
+        // the key the error names (missing keys and unknown keys inside tagged enums are not
+        // in serde_path_to_error's path)
+        if path_text(&segs) != ce.key {
+            if let Some(last) = ce.key.rsplit('.').next() {
+                if ce.key == format!("{}.{last}", path_text(&segs)) || segs.is_empty() {
+                    segs.push(Seg::Key(last.to_string()));
+                }
+            }
+        }
+        if path_text(&segs) != ce.key || segs.is_empty() {
+            // an error that names no key we can take away: report it and stop
+            if !errors.contains(&ce) {
+                errors.push(ce);
+            }
+            return (None, errors, covered_text(&removed, &stand_ins));
+        }
+        // a stand-in that did not fit: try the next one
+        if let Some(s) = stand_ins.iter_mut().find(|(p, _, _)| *p == segs) {
+            let next = match expected_variant(&message).filter(|v| !s.2.contains(v)) {
+                Some(v) => {
+                    s.2.push(v.clone());
+                    Some(toml::Value::String(v))
+                }
+                None => {
+                    s.1 += 1;
+                    placeholder(s.1)
+                }
+            };
+            if next.is_some_and(|v| set_at(&mut tree, &segs, v)) {
+                continue;
+            }
+            return (None, errors, covered_text(&removed, &stand_ins));
+        }
+        let covered = removed
+            .iter()
+            .chain(stand_ins.iter().map(|(p, _, _)| p))
+            .any(|p| segs.starts_with(p));
+        if !covered && !errors.contains(&ce) {
+            errors.push(ce);
+        }
+        let progressed = if missing {
+            stand_ins.push((segs.clone(), 0, Vec::new()));
+            set_at(&mut tree, &segs, placeholder(0).expect("first stand-in"))
+        } else {
+            removed.push(segs.clone());
+            remove_at(&mut tree, &segs)
+        };
+        if !progressed {
+            return (None, errors, covered_text(&removed, &stand_ins));
+        }
+    }
+    (None, errors, covered_text(&removed, &stand_ins))
+}
+
+/// serde's error as a [`ConfigError`] naming the key.
+fn to_config_error(file: &str, e: serde_path_to_error::Error<toml::de::Error>) -> ConfigError {
+    let path = e.path().to_string();
+    let key = if path == "." { String::new() } else { path };
+    let inner = e.into_inner();
+    let mut message = inner.message().to_string();
+    // serde's "missing field `x`" names the key in the message; lift it into the key path.
+    let mut key = key;
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        if let Some(field) = rest.strip_suffix('`') {
+            key = if key.is_empty() {
+                field.to_string()
+            } else {
+                format!("{key}.{field}")
+            };
+            message = "this key is required".to_string();
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some(end) = rest.find('`') {
+            let field = &rest[..end];
+            // serde_path_to_error already ends the path with the unknown field, except inside
+            // internally tagged enums (`think_time = { dist = …, shape = … }`).
+            if key != field && !key.ends_with(&format!(".{field}")) {
                 key = if key.is_empty() {
                     field.to_string()
                 } else {
                     format!("{key}.{field}")
                 };
-                message = "this key is required".to_string();
             }
         }
-        if let Some(rest) = message.strip_prefix("unknown field `") {
-            if let Some(end) = rest.find('`') {
-                let field = &rest[..end];
-                // serde_path_to_error already ends the path with the unknown field, except inside
-                // internally tagged enums (`think_time = { dist = …, shape = … }`).
-                if key != field && !key.ends_with(&format!(".{field}")) {
-                    key = if key.is_empty() {
-                        field.to_string()
-                    } else {
-                        format!("{key}.{field}")
-                    };
-                }
-            }
-        }
-        err(file, key, message)
-    })
+    }
+    err(file, key, message)
 }
 
 #[cfg(test)]

@@ -54,6 +54,8 @@ enum Values {
 }
 
 const MAX_VALUES: u64 = 100_000;
+/// Largest grid (product of the axes' lengths, before the constraint).
+const MAX_GRID: u64 = 1_000_000;
 
 fn number(x: f64, integral: bool) -> toml::Value {
     if integral {
@@ -245,6 +247,17 @@ impl Sweep {
                     "expected a dotted config path (e.g. \"app.nodes\"), \"zip\" or \"constraint\"",
                 )),
             }
+        }
+        let grid = sweep
+            .axes
+            .iter()
+            .fold(1u128, |n, a| n.saturating_mul(a.values.len() as u128));
+        if grid > MAX_GRID as u128 {
+            errors.push(err(
+                file,
+                "sweep",
+                format!("the grid has {grid} combinations; at most {MAX_GRID} (split the sweep into several experiments)"),
+            ));
         }
         let paths = sweep.paths();
         for (i, p) in paths.iter().enumerate() {

@@ -7,7 +7,7 @@ use sessim::scenario::load_str;
 use std::path::Path;
 
 /// 4 balancers × 2 node counts × 4 replications = 32 runs, with a zip group and a constraint.
-const SWEEP: &str = r#"
+pub(crate) const SWEEP: &str = r#"
 name = "sw"
 seed = 7
 replications = 4
@@ -40,7 +40,7 @@ const FILES: [&str; 5] = [
     "manifest.toml",
 ];
 
-fn same_files(a: &Path, b: &Path) {
+pub(crate) fn same_files(a: &Path, b: &Path) {
     for f in FILES {
         let x = std::fs::read(a.join(f)).unwrap_or_else(|e| panic!("{}: {e}", a.join(f).display()));
         let y = std::fs::read(b.join(f)).unwrap_or_else(|e| panic!("{}: {e}", b.join(f).display()));
@@ -53,7 +53,7 @@ fn same_files(a: &Path, b: &Path) {
     }
 }
 
-fn ok(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn ok(dir: &Path, args: &[&str]) -> String {
     let o = run_in(dir, args);
     assert!(
         o.status.success(),

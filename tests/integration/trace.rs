@@ -192,3 +192,88 @@ fn bad_input_exits_2_naming_the_problem() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+/// Issue 8: each class of bad trace input gets a clear error (exit 2, naming the file) or a
+/// counted warning: a directory, a file without read permission, impossible timestamps, a
+/// header without data, a truncated last line.
+#[test]
+fn r8_each_class_of_bad_trace_input_is_named() {
+    let dir = temp_dir("trace-classes");
+    let fail = |args: &[&str], needle: &str| {
+        let o = trace(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    // a directory instead of a file
+    let sub = dir.join("logs");
+    std::fs::create_dir_all(&sub).unwrap();
+    fail(&[sub.to_str().unwrap()], "logs: cannot read: ");
+    // impossible timestamps (31 February, hour 25; a TSV epoch beyond year 9999): an error when
+    // they are more than the allowed share, a counted warning when allowed
+    let clf = dir.join("impossible.log");
+    std::fs::write(
+        &clf,
+        "a - - [01/Aug/1995:00:00:01 -0400] \"GET / HTTP/1.0\" 200 1\n\
+         a - - [31/Feb/1995:25:61:61 -0400] \"GET / HTTP/1.0\" 200 1\n\
+         b - - [01/Aug/1995:00:00:09 -0400] \"GET / HTTP/1.0\" 200 1\n\
+         b - - [01/Aug/1995:00:00:10 -0400] \"GET / HTTP/1.0\" 200 1\n",
+    )
+    .unwrap();
+    fail(
+        &[clf.to_str().unwrap()],
+        "impossible.log: 1 of 4 lines are malformed as clf (more than the allowed share 0.01); first at line 2",
+    );
+    let o = trace(&[clf.to_str().unwrap(), "--max-bad-line-share", "0.5"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("warning: ")
+            && err.contains("1 malformed line(s) skipped, first at line(s) 2"),
+        "{err}"
+    );
+    let out = stdout_lines(&o);
+    assert_eq!(value(&out, "bad_lines"), "1");
+    assert_eq!(value(&out, "requests"), "3");
+    let tsv = dir.join("impossible.tsv");
+    std::fs::write(
+        &tsv,
+        "host\tepoch\tmethod\turl\tstatus\tbytes\n\
+         a\t99999999999999999\tGET\t/\t200\t1\n\
+         a\t100\tGET\t/\t200\t1\n",
+    )
+    .unwrap();
+    fail(
+        &[tsv.to_str().unwrap()],
+        "impossible.tsv: 1 of 2 lines are malformed as tsv",
+    );
+    // a TSV header and no data
+    let hdr = dir.join("header-only.tsv");
+    std::fs::write(&hdr, "host\tepoch\tmethod\turl\tstatus\tbytes\n").unwrap();
+    fail(
+        &[hdr.to_str().unwrap()],
+        "header-only.tsv: empty trace: no requests",
+    );
+    // a file cut in the middle of its last line: the torn line is counted, not fatal if allowed
+    let cut = dir.join("cut.log");
+    std::fs::write(
+        &cut,
+        "a - - [01/Aug/1995:00:00:01 -0400] \"GET / HTTP/1.0\" 200 1\na - - [01/Aug/1995:00:0",
+    )
+    .unwrap();
+    let o = trace(&[cut.to_str().unwrap(), "--max-bad-line-share", "0.5"]);
+    assert_eq!(value(&stdout_lines(&o), "bad_lines"), "1");
+    // no read permission (root reads anything: skipped with a notice)
+    let locked = dir.join("locked.log");
+    std::fs::copy(CLF_FIXTURE, &locked).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&locked).is_ok() {
+        eprintln!("skipped the permission case: running as root, which can read a 000 file");
+    } else {
+        fail(&[locked.to_str().unwrap()], "locked.log: cannot read: ");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
