@@ -5,6 +5,7 @@ mod closed_forms;
 mod determinism;
 mod experiments;
 mod nginx_oracle;
+mod strategy_replication;
 mod support;
 mod sweeps;
 mod trace;

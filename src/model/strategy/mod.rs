@@ -19,6 +19,7 @@
 //! when the request writes); a strategy reports what version a request saw (`req.st.seen`) and
 //! counts stale reads and lost updates itself (`Observations::stale_read`, `lost_update`).
 
+pub mod delta_replication;
 pub mod local;
 
 use super::ids::{NodeIdx, SessionId};
@@ -151,7 +152,7 @@ pub struct StrategyEntry {
 }
 
 /// All strategies, one line each.
-pub static REGISTRY: &[StrategyEntry] = &[local::ENTRY];
+pub static REGISTRY: &[StrategyEntry] = &[local::ENTRY, delta_replication::ENTRY];
 
 /// The registry entry named `name`.
 pub fn find(name: &str) -> Option<&'static StrategyEntry> {
