@@ -97,6 +97,35 @@ fn delta_messages_are_n_minus_1_per_change_creation_and_expiry() {
     }
 }
 
+#[test]
+fn backup_messages_are_one_per_change_plus_creation_copy_and_proxies() {
+    for (n, partner) in [(2u32, "round-robin"), (4, "round-robin"), (4, "fixed")] {
+        let toml = law_config(
+            n,
+            &format!("kind = \"backup-replication\"\npartner = \"{partner}\""),
+        );
+        for o in runs(&toml) {
+            let (req, created, expired, msgs, bytes) = terms(&o);
+            let n = n as u64;
+            println!("backup N={n} {partner}: requests {req} created {created} expired {expired} messages {msgs}");
+            assert!(req > 1000 && expired > 100, "{req} {expired}");
+            assert_eq!(o.metrics.sessions_lost, 0.0);
+            // 1 diff per change; per creation 1 full copy to the backup + N−2 proxies;
+            // per expiry MSG_REMOVE to the N−1 others
+            assert_eq!(
+                msgs,
+                req + created * (1 + (n - 2)) + expired * (n - 1),
+                "N={n} {partner}"
+            );
+            assert_eq!(
+                bytes,
+                req * 356 + created * (4196 + (n - 2) * 100) + expired * (n - 1) * 100,
+                "N={n} {partner}"
+            );
+        }
+    }
+}
+
 fn crash_config(strategy: &str, app_app: &str, faults: &[&str]) -> String {
     crash_config_with(strategy, app_app, faults, "round-robin")
 }
@@ -177,4 +206,43 @@ fn delta_sync_loses_nothing_async_only_in_flight_changes() {
         &["app:1"],
     ));
     assert_eq!(total(&fast, |m| m.sessions_lost), 0.0);
+}
+
+#[test]
+fn backup_loses_only_when_primary_and_backup_die_together() {
+    // sticky balancer: after the crash app:1's sessions land on their backup or on a proxy
+    // that fetches them from the backup
+    let one = metrics(&crash_config_with(
+        "kind = \"backup-replication\"",
+        "100us",
+        &["app:1"],
+        "route",
+    ));
+    for m in &one {
+        println!(
+            "backup one crash: active {} lost {} failed {} requests {}",
+            m.fault_active_sessions, m.sessions_lost, m.requests_failed, m.requests
+        );
+    }
+    assert!(one.iter().all(|m| m.fault_active_sessions > 400.0));
+    assert_eq!(total(&one, |m| m.sessions_lost), 0.0);
+    // fixed partners 1 → 2 and 3 → 0: crashing 1 and 3 together loses nothing
+    let apart = metrics(&crash_config_with(
+        "kind = \"backup-replication\"\npartner = \"fixed\"",
+        "100us",
+        &["app:1", "app:3"],
+        "route",
+    ));
+    assert_eq!(total(&apart, |m| m.sessions_lost), 0.0);
+    // crashing 1 and its partner 2 loses the sessions whose primary was 1 (sticky `route`
+    // balancer: the node that created them), about a quarter of those in progress
+    let pair = metrics(&crash_config_with(
+        "kind = \"backup-replication\"\npartner = \"fixed\"",
+        "100us",
+        &["app:1", "app:2"],
+        "route",
+    ));
+    let share = total(&pair, |m| m.fault_sessions_lost) / total(&pair, |m| m.fault_active_sessions);
+    println!("backup fixed pair crash: fault_loss_share {share:.3}");
+    assert!((0.15..0.3).contains(&share), "{share}");
 }

@@ -19,6 +19,7 @@
 //! when the request writes); a strategy reports what version a request saw (`req.st.seen`) and
 //! counts stale reads and lost updates itself (`Observations::stale_read`, `lost_update`).
 
+pub mod backup_replication;
 pub mod delta_replication;
 pub mod local;
 
@@ -152,7 +153,11 @@ pub struct StrategyEntry {
 }
 
 /// All strategies, one line each.
-pub static REGISTRY: &[StrategyEntry] = &[local::ENTRY, delta_replication::ENTRY];
+pub static REGISTRY: &[StrategyEntry] = &[
+    local::ENTRY,
+    delta_replication::ENTRY,
+    backup_replication::ENTRY,
+];
 
 /// The registry entry named `name`.
 pub fn find(name: &str) -> Option<&'static StrategyEntry> {
