@@ -11,6 +11,7 @@ mod robustness;
 mod strategy_client_cookie;
 mod strategy_msm;
 mod strategy_redis_store;
+mod strategy_replication;
 mod support;
 mod sweeps;
 mod trace;

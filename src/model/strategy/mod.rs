@@ -19,7 +19,9 @@
 //! when the request writes); a strategy reports what version a request saw (`req.st.seen`) and
 //! counts stale reads and lost updates itself (`Observations::stale_read`, `lost_update`).
 
+pub mod backup_replication;
 pub mod client_cookie;
+pub mod delta_replication;
 pub mod local;
 pub mod msm_non_sticky;
 pub mod msm_sticky;
@@ -157,6 +159,8 @@ pub struct StrategyEntry {
 /// All strategies, one line each.
 pub static REGISTRY: &[StrategyEntry] = &[
     local::ENTRY,
+    delta_replication::ENTRY,
+    backup_replication::ENTRY,
     msm_sticky::ENTRY,
     msm_non_sticky::ENTRY,
     redis_store::ENTRY,
