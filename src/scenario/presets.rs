@@ -7,10 +7,24 @@
 use std::path::Path;
 
 /// Presets compiled into the binary: (name, TOML text). One line per preset.
-pub static EMBEDDED: &[(&str, &str)] = &[(
-    "nginx-cookie-hash-2-tomcats",
-    include_str!("../../models/nginx-cookie-hash-2-tomcats.toml"),
-)];
+pub static EMBEDDED: &[(&str, &str)] = &[
+    (
+        "nginx-cookie-hash-2-tomcats",
+        include_str!("../../models/nginx-cookie-hash-2-tomcats.toml"),
+    ),
+    (
+        "seed-000-nginx-msm-sticky",
+        include_str!("../../models/seed-000-nginx-msm-sticky.toml"),
+    ),
+    (
+        "seed-001-apache-route-tomcat-cluster",
+        include_str!("../../models/seed-001-apache-route-tomcat-cluster.toml"),
+    ),
+    (
+        "seed-003-redis",
+        include_str!("../../models/seed-003-redis.toml"),
+    ),
+];
 
 /// The text of preset `name`.
 ///
