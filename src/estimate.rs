@@ -76,6 +76,15 @@ pub fn run_estimate(p: &DesignPoint) -> RunEstimate {
             let cycle = (reqs * (think + 2.0 * c.network.client_balancer.secs_f64())).max(1e-3);
             ((n / cycle * kept).max(n), n)
         }
+        // at most every session of the log at once
+        WorkloadKind::Trace => {
+            let sessions = w
+                .path
+                .as_deref()
+                .and_then(|p| crate::model::replay::load(p, w).ok())
+                .map_or(0, |r| r.sessions.len());
+            (sessions as f64, sessions as f64)
+        }
     };
     RunEstimate {
         live_sessions,
@@ -138,6 +147,7 @@ impl Estimate<'_> {
         match self.point.config.workload.kind {
             WorkloadKind::Open => "workload.session_rate or app.session_timeout (or horizon)",
             WorkloadKind::Closed => "workload.clients or app.session_timeout (or horizon)",
+            WorkloadKind::Trace => "workload.max_requests or workload.time_scale",
         }
     }
 }

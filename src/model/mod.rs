@@ -4,6 +4,7 @@
 pub mod balancer;
 pub mod ids;
 pub mod observe;
+pub mod replay;
 pub mod session;
 pub mod sim;
 pub mod store_node;

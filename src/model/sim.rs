@@ -34,6 +34,8 @@ pub enum Event {
     SessionArrival,
     /// Client `c`'s next page reaches the balancer.
     ClientSend(u32),
+    /// Trace replay: logged request i reaches the balancer.
+    TraceSend(u32),
     /// Request (index, generation) reaches its app node.
     NodeArrival(u32, u16),
     /// Request (index, generation) finished its service demand.
@@ -145,6 +147,8 @@ struct Params {
     store_ids: Vec<String>,
     ttf: Option<TimeSampler>,
     ttr: Option<TimeSampler>,
+    replay: Option<std::sync::Arc<super::replay::Replay>>,
+    time_scale: f64,
 }
 
 /// The whole simulated system of one run.
@@ -302,6 +306,13 @@ impl Sim {
                 .failures
                 .as_ref()
                 .map(|f| TimeSampler::new(&f.time_to_repair)),
+            replay: match (w.kind, &w.path) {
+                (WorkloadKind::Trace, Some(path)) => {
+                    Some(super::replay::load(path, w).expect("validated trace"))
+                }
+                _ => None,
+            },
+            time_scale: w.time_scale,
         };
         let params = balancer_params(cfg);
         let balancer = (super::balancer::find(&b.kind)
@@ -416,6 +427,14 @@ impl Sim {
                 let first = self.arrivals.exponential(1e9 / self.p.session_rate) as u64;
                 s.schedule_in(first, Event::SessionArrival);
             }
+            WorkloadKind::Trace => {
+                if let Some(first) = self.p.replay.as_ref().and_then(|r| r.requests.first()) {
+                    s.schedule_in(
+                        self.trace_time(first.t_ns) + self.p.lat_cb,
+                        Event::TraceSend(0),
+                    );
+                }
+            }
             WorkloadKind::Closed => {
                 let n = cfg.workload.clients.unwrap_or(0);
                 for c in 0..n {
@@ -437,6 +456,35 @@ impl Sim {
             for (t, ttf_stream, _) in &mut self.failure_streams {
                 s.schedule_in(ttf.sample(ttf_stream).max(1), Event::RandomFailure(*t));
             }
+        }
+    }
+
+    /// Simulated time of a logged instant \[ns\].
+    fn trace_time(&self, t_ns: u64) -> u64 {
+        (t_ns as f64 * self.p.time_scale) as u64
+    }
+
+    /// Trace replay: logged request `i` reaches the balancer; the next one is scheduled.
+    fn trace_send(&mut self, i: u32, s: &mut Scheduler<Event>) {
+        let now = s.now();
+        let replay = self.p.replay.clone().expect("trace workload");
+        let rec = replay.requests[i as usize];
+        let c = rec.session;
+        if c as usize == self.clients.len() {
+            let (think, request) = self.client_streams(c as u64);
+            self.clients.push(Client::new(think, request));
+            self.begin_user_session(c, now);
+            let (addr, count) = replay.sessions[c as usize];
+            let cl = &mut self.clients[c as usize];
+            cl.addr = addr;
+            cl.left = count;
+        }
+        self.clients[c as usize].outstanding += 1;
+        let r = self.new_request(c, now, Some(rec.is_static));
+        self.dispatch(r, s);
+        if let Some(next) = replay.requests.get(i as usize + 1) {
+            let at = SimTime::from_ns(self.trace_time(next.t_ns) + self.p.lat_cb);
+            s.schedule_at(at.max(now), Event::TraceSend(i + 1));
         }
     }
 
@@ -480,15 +528,16 @@ impl Sim {
         let k = self.p.parallel.sample(&mut cl.request);
         cl.outstanding = k;
         for _ in 0..k {
-            let r = self.new_request(c, now);
+            let r = self.new_request(c, now, None);
             self.dispatch(r, s);
         }
     }
 
-    fn new_request(&mut self, client: u32, now: SimTime) -> u32 {
+    fn new_request(&mut self, client: u32, now: SimTime, force_static: Option<bool>) -> u32 {
         let p = &self.p;
         let cl = &mut self.clients[client as usize];
         let is_static = cl.request.uniform() < p.static_p;
+        let is_static = force_static.unwrap_or(is_static);
         let is_write = cl.request.uniform() < p.write_p;
         let demand_ns = if is_static {
             p.static_service.sample(&mut cl.request)
@@ -828,6 +877,12 @@ impl Sim {
             cl.live_until = now.plus_ns(timeout);
         }
         cl.outstanding -= 1;
+        if self.p.workload == WorkloadKind::Trace {
+            // an open replay: the log decides when the next request comes
+            cl.left -= 1;
+            cl.active = cl.left > 0;
+            return;
+        }
         if cl.outstanding > 0 {
             return;
         }
@@ -845,6 +900,7 @@ impl Sim {
                 s.schedule_at(next, Event::ClientSend(c));
             }
             WorkloadKind::Open => self.free_clients.push(c),
+            WorkloadKind::Trace => {}
         }
     }
 
@@ -1017,6 +1073,7 @@ impl Model for Sim {
     fn handle(&mut self, ev: Event, s: &mut Scheduler<Event>) {
         match ev {
             Event::ClientSend(c) => self.send_page(c, s),
+            Event::TraceSend(i) => self.trace_send(i, s),
             Event::NodeArrival(r, g) => {
                 if self.requests[r as usize].gen == g {
                     self.node_arrival(r, s);

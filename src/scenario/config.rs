@@ -119,6 +119,28 @@ pub struct WorkloadConfig {
     /// then counts pages; the client thinks after the last response of a page.
     #[serde(default = "d_parallel")]
     pub parallel_requests: CountDist,
+    /// Trace: the access log (CLF, combined or TSV), relative to the experiment file.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Trace: `"clf"`, `"combined"` or `"tsv"` (default: detected).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Trace: a host's requests with gaps up to this form one session (default 30m).
+    #[serde(default = "d_idle")]
+    pub session_idle_timeout: Duration,
+    /// Trace: simulated time = log time × this (default 1; 0.5 replays twice as fast).
+    #[serde(default = "d_one")]
+    pub time_scale: f64,
+    /// Trace: replay at most this many requests (default all).
+    #[serde(default)]
+    pub max_requests: Option<u64>,
+    /// Trace: URLs matching this (query string ignored) are static requests
+    /// (default msm's `.*\.(ico|png|gif|jpg|css|js)$`).
+    #[serde(default)]
+    pub request_uri_ignore_pattern: Option<String>,
+    /// Trace: share of malformed lines tolerated (counted and warned about) (default 0.01).
+    #[serde(default = "d_bad_share")]
+    pub max_bad_line_share: f64,
     /// HTTP request size without cookies, for traffic accounting (default 500B).
     #[serde(default = "d_request_size")]
     pub request_size: Size,
@@ -127,6 +149,15 @@ pub struct WorkloadConfig {
     pub response_size: Size,
 }
 
+fn d_idle() -> Duration {
+    Duration(1_800_000_000_000)
+}
+fn d_one() -> f64 {
+    1.0
+}
+fn d_bad_share() -> f64 {
+    0.01
+}
 fn d_parallel() -> CountDist {
     CountDist::Fixed { value: 1 }
 }
@@ -211,6 +242,8 @@ pub enum WorkloadKind {
     Open,
     /// Closed loop.
     Closed,
+    /// Replay of an access log (`path`): requests at the log's times, sessions by idle gap.
+    Trace,
 }
 
 fn d_requests() -> CountDist {

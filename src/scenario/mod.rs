@@ -251,7 +251,8 @@ pub fn load_str(
         let (config, structural, covered) = deserialize(file, t);
         let clean = structural.is_empty();
         errors.extend(structural);
-        if let Some(config) = config {
+        if let Some(mut config) = config {
+            resolve_trace_path(&mut config, dir);
             {
                 let mut semantic = Vec::new();
                 validate::validate(&config, file, &mut semantic);
@@ -306,6 +307,15 @@ pub fn load_str(
         swept,
         points,
     })
+}
+
+/// A relative trace path is relative to the experiment file's directory.
+fn resolve_trace_path(config: &mut ExperimentConfig, dir: Option<&Path>) {
+    if let (Some(p), Some(d)) = (&config.workload.path, dir) {
+        if Path::new(p).is_relative() {
+            config.workload.path = Some(d.join(p).to_string_lossy().into_owned());
+        }
+    }
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {

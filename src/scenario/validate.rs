@@ -153,6 +153,32 @@ pub fn validate(cfg: &ExperimentConfig, file: &str, errors: &mut Vec<ConfigError
             Some(0) => c.fail("workload.clients", "expected at least 1 client, got 0"),
             Some(_) => {}
         },
+        WorkloadKind::Trace => {}
+    }
+    if w.kind == WorkloadKind::Trace {
+        match &w.path {
+            None => c.fail(
+                "workload.path",
+                "a trace workload needs path = \"<access log>\"",
+            ),
+            Some(p) => {
+                if let Err(m) = crate::model::replay::load(p, w) {
+                    c.fail("workload.path", m);
+                }
+            }
+        }
+        if !(w.time_scale > 0.0 && w.time_scale.is_finite()) {
+            c.fail(
+                "workload.time_scale",
+                format!("expected a positive number, got {}", w.time_scale),
+            );
+        }
+        if w.max_requests == Some(0) {
+            c.fail(
+                "workload.max_requests",
+                "expected at least 1 request, got 0",
+            );
+        }
     }
     if w.kind == WorkloadKind::Open && w.clients.is_some() {
         c.fail(

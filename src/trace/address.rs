@@ -12,12 +12,7 @@ const PREFIXES: u64 = (126 - 11 + 1) << 16;
 
 /// FNV-1a, 64 bits.
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    crate::kernel::rng::fnv1a64(bytes)
 }
 
 /// The organisation (registrable domain) of a lower-case host name, see [`crate::trace`].

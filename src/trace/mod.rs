@@ -44,7 +44,7 @@
 //! So all `*.proxy.aol.com` hosts share one /24. Distinct organisations may collide in a /24,
 //! and distinct hosts of one organisation in an address (as behind a NAT); that is accepted.
 
-mod address;
+pub mod address;
 mod parse;
 
 pub use address::{fnv1a64, host_address, organisation};

@@ -7,6 +7,7 @@ mod experiments;
 mod fuzz;
 mod nginx_oracle;
 mod props;
+mod replay;
 mod robustness;
 mod strategy_client_cookie;
 mod strategy_msm;
