@@ -1,7 +1,11 @@
 //! `sessim bench`: the benchmark harness. Runs replication 0 of the first design point of each
-//! benchmark experiment (default `experiments/bench/*.toml`), single-threaded, each in a child
-//! process of its own so that peak RSS is the scenario's, and prints simulated requests per
-//! wall second, events per wall second and peak RSS.
+//! benchmark experiment (default `experiments/bench/*.toml`), single-threaded, each run in a
+//! child process of its own so that peak RSS is the scenario's, `--repeat` times, and prints the
+//! run of median wall time: simulated requests per wall second, events per wall second, peak
+//! RSS, the peak number of server-side sessions alive at once and RSS per such session.
+//!
+//! Wall time covers building the model (clients, streams) and running it to the horizon, not
+//! loading the config or writing results.
 
 use super::InputError;
 use crate::model::simulate;
@@ -19,6 +23,9 @@ pub fn peak_rss_bytes() -> Option<u64> {
 }
 
 /// Measures one scenario in this process; prints one `key=value` line for the parent.
+///
+/// # Errors
+/// The experiment file cannot be loaded (see [`scenario::load`]).
 pub fn one(file: &Path) -> Result<ExitCode> {
     let exp = scenario::load(Some(file))?;
     let point = &exp.points[0];
@@ -26,17 +33,47 @@ pub fn one(file: &Path) -> Result<ExitCode> {
     let out = simulate(point, 0);
     let wall = t0.elapsed().as_secs_f64();
     println!(
-        "requests={} events={} wall_s={wall:.6} peak_rss_bytes={} live_sessions_mean={}",
+        "requests={} events={} wall_s={wall:.6} peak_rss_bytes={} live_sessions_peak={}",
         out.answered_total,
         out.events,
         peak_rss_bytes().unwrap_or(0),
-        out.metrics.live_sessions_mean
+        out.live_sessions_peak
     );
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs every benchmark file in a child process and prints a table.
-pub fn run(files: Vec<PathBuf>) -> Result<ExitCode> {
+/// One measured run, as the child printed it.
+struct Sample {
+    requests: f64,
+    events: f64,
+    wall_s: f64,
+    peak_rss_bytes: f64,
+    live_sessions_peak: f64,
+}
+
+impl Sample {
+    fn parse(text: &str) -> Sample {
+        let get = |k: &str| -> f64 {
+            text.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN)
+        };
+        Sample {
+            requests: get("requests"),
+            events: get("events"),
+            wall_s: get("wall_s"),
+            peak_rss_bytes: get("peak_rss_bytes"),
+            live_sessions_peak: get("live_sessions_peak"),
+        }
+    }
+}
+
+/// Runs every benchmark file `repeat` times, each in a child process, and prints a table.
+///
+/// # Errors
+/// `experiments/bench` is missing (when no files are named) or a child fails.
+pub fn run(files: Vec<PathBuf>, repeat: u32) -> Result<ExitCode> {
     let files = if files.is_empty() {
         let mut v: Vec<PathBuf> = std::fs::read_dir("experiments/bench")
             .context("reading experiments/bench (run from the repository root or name the files)")?
@@ -53,47 +90,44 @@ pub fn run(files: Vec<PathBuf>) -> Result<ExitCode> {
     }
     let exe = std::env::current_exe()?;
     println!(
-        "{:<22} {:>12} {:>13} {:>9} {:>15} {:>15} {:>13} {:>12}",
+        "{:<22} {:>10} {:>11} {:>8} {:>12} {:>12} {:>9} {:>10} {:>10}",
         "scenario",
         "requests",
         "events",
         "wall_s",
         "requests/s",
         "events/s",
-        "peak_rss_MiB",
-        "bytes/sess"
+        "rss_MiB",
+        "sessions",
+        "B/session"
     );
     for f in files {
-        let o = std::process::Command::new(&exe)
-            .arg("bench")
-            .arg("--one")
-            .arg(&f)
-            .output()?;
-        if !o.status.success() {
-            eprint!("{}", String::from_utf8_lossy(&o.stderr));
-            return Ok(ExitCode::from(o.status.code().unwrap_or(1) as u8));
+        let mut samples = Vec::new();
+        for _ in 0..repeat {
+            let o = std::process::Command::new(&exe)
+                .arg("bench")
+                .arg("--one")
+                .arg(&f)
+                .output()?;
+            if !o.status.success() {
+                eprint!("{}", String::from_utf8_lossy(&o.stderr));
+                return Ok(ExitCode::from(o.status.code().unwrap_or(1) as u8));
+            }
+            samples.push(Sample::parse(&String::from_utf8_lossy(&o.stdout)));
         }
-        let text = String::from_utf8_lossy(&o.stdout);
-        let get = |k: &str| -> f64 {
-            text.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(f64::NAN)
-        };
-        let (req, ev, wall, rss, live) = (
-            get("requests"),
-            get("events"),
-            get("wall_s"),
-            get("peak_rss_bytes"),
-            get("live_sessions_mean"),
-        );
+        samples.sort_by(|a, b| a.wall_s.total_cmp(&b.wall_s));
+        let m = &samples[samples.len() / 2];
         let name = f.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
         println!(
-            "{name:<22} {req:>12.0} {ev:>13.0} {wall:>9.3} {:>15.0} {:>15.0} {:>13.1} {:>12.0}",
-            req / wall,
-            ev / wall,
-            rss / 1048576.0,
-            if live > 0.0 { rss / live } else { f64::NAN }
+            "{name:<22} {:>10.0} {:>11.0} {:>8.3} {:>12.0} {:>12.0} {:>9.1} {:>10.0} {:>10.0}",
+            m.requests,
+            m.events,
+            m.wall_s,
+            m.requests / m.wall_s,
+            m.events / m.wall_s,
+            m.peak_rss_bytes / 1048576.0,
+            m.live_sessions_peak,
+            m.peak_rss_bytes / m.live_sessions_peak.max(1.0)
         );
     }
     Ok(ExitCode::SUCCESS)

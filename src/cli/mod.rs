@@ -73,10 +73,14 @@ enum Command {
     /// Route keys read from stdin (one per line) and print the chosen 0-based node index.
     Route(route::RouteArgs),
     /// Benchmark: simulated requests and events per wall second, and peak RSS, of each
-    /// benchmark experiment (default experiments/bench/*.toml), single-threaded.
+    /// benchmark experiment (default experiments/bench/*.toml), single-threaded, each run in a
+    /// fresh process; the median of `--repeat` runs is shown.
     Bench {
         /// Benchmark experiment files.
         files: Vec<PathBuf>,
+        /// Runs per scenario (each in its own process); the row shows the run of median wall time.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
         /// Internal: measure one file in this process.
         #[arg(long, hide = true)]
         one: Option<PathBuf>,
@@ -287,9 +291,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Route(args) => route::run(args),
-        Command::Bench { files, one } => match one {
+        Command::Bench { files, one, repeat } => match one {
             Some(f) => bench::one(&f),
-            None => bench::run(files),
+            None => bench::run(files, repeat),
         },
         Command::Trace(args) => trace::run(args),
         Command::List { what } => {

@@ -16,7 +16,7 @@ pub mod stats;
 pub mod time;
 
 pub use queue::EventQueue;
-pub use rng::{stream_seed, Stream, StreamKey};
+pub use rng::{stream_seed, EntityStream, Stream, StreamKey};
 pub use stats::{Counter, Histogram, Tally, TimeWeighted};
 pub use time::SimTime;
 

@@ -25,8 +25,6 @@ pub struct Session {
     pub home: NodeIdx,
     /// Position in the home node's list (kept by the strategy).
     pub pos: u32,
-    /// Creation time.
-    pub created: SimTime,
     /// Last request that used it (Tomcat thisAccessedTime).
     pub last_access: SimTime,
     /// Number of writes applied (the latest version).
@@ -43,6 +41,7 @@ pub struct SessionTable {
     slots: Vec<Session>,
     free: Vec<u32>,
     live: u64,
+    peak: u64,
 }
 
 impl SessionTable {
@@ -55,12 +54,12 @@ impl SessionTable {
         size_bytes: u32,
     ) -> SessionRef {
         self.live += 1;
+        self.peak = self.peak.max(self.live);
         let fresh = |gen| Session {
             id,
             gen,
             home,
             pos: 0,
-            created: now,
             last_access: now,
             version: 0,
             size_bytes,
@@ -118,5 +117,10 @@ impl SessionTable {
     /// Number of live sessions.
     pub fn live(&self) -> u64 {
         self.live
+    }
+
+    /// Largest number of live sessions so far.
+    pub fn peak(&self) -> u64 {
+        self.peak
     }
 }

@@ -20,7 +20,7 @@ use super::session::{SessionRef, SessionTable};
 use super::store_node::{Persistence, StoreKind, StoreNode};
 use super::strategy::{self, Cx, Net, Req, ReqState, Step, Strategy};
 use super::workload::{CountSampler, TimeSampler};
-use crate::kernel::{Model, Scheduler, SimTime, Stream, StreamKey};
+use crate::kernel::{EntityStream, Model, Scheduler, SimTime, Stream, StreamKey};
 use crate::scenario::config::{
     CrashKind, ExperimentConfig, FaultAction, PersistenceConfig, StoreKindConfig, WorkloadKind,
 };
@@ -103,8 +103,8 @@ struct Client {
     active: bool,
     affected: bool,
     at_fault: bool,
-    think: Stream,
-    request: Stream,
+    think: EntityStream,
+    request: EntityStream,
 }
 
 struct AppNode {
@@ -195,6 +195,8 @@ pub struct RunOutput {
     pub in_flight: u64,
     /// Successful responses during the whole run.
     pub completed_total: u64,
+    /// Largest number of server-side sessions alive at once.
+    pub live_sessions_peak: u64,
 }
 
 /// Builds balancer parameters from a config (also used by `sessim route`).
@@ -406,7 +408,7 @@ impl Sim {
         }
     }
 
-    fn client_streams(&self, entity: u64) -> (Stream, Stream) {
+    fn client_streams(&self, entity: u64) -> (EntityStream, EntityStream) {
         let (master, point, replication) = self.key;
         let mk = |purpose| {
             Stream::new(&StreamKey {
@@ -1043,6 +1045,7 @@ impl Sim {
             answered_total: self.obs.answered_total,
             completed_total: self.obs.answered_total - self.obs.failed_total,
             in_flight,
+            live_sessions_peak: self.sessions.peak(),
             node_requests: std::mem::take(&mut self.obs.node_requests),
             series: std::mem::take(&mut self.obs.series),
         }
@@ -1050,7 +1053,7 @@ impl Sim {
 }
 
 impl Client {
-    fn new(think: Stream, request: Stream) -> Self {
+    fn new(think: EntityStream, request: EntityStream) -> Self {
         Client {
             addr: [0; 4],
             left: 0,

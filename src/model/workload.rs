@@ -3,6 +3,7 @@
 
 use crate::kernel::Stream;
 use crate::scenario::config::{CountDist, TimeDist};
+use rand::{RngCore, SeedableRng};
 
 /// A duration distribution [ns].
 #[derive(Debug, Clone, Copy)]
@@ -60,7 +61,7 @@ impl TimeSampler {
     /// One draw [ns]. Always consumes the same number of uniforms for a given variant (2 for
     /// lognormal, 1 otherwise, 0 for fixed), so streams stay aligned across scenarios.
     #[inline]
-    pub fn sample(&self, s: &mut Stream) -> u64 {
+    pub fn sample<R: RngCore + SeedableRng<Seed = [u8; 32]>>(&self, s: &mut Stream<R>) -> u64 {
         let to_ns = |x: f64, cap: u64| if x >= cap as f64 { cap } else { x as u64 };
         match *self {
             TimeSampler::Exponential { mean, cap } => to_ns(s.exponential(mean), cap),
@@ -110,7 +111,7 @@ impl CountSampler {
 
     /// One draw (≥ 1, at most u32::MAX).
     #[inline]
-    pub fn sample(&self, s: &mut Stream) -> u32 {
+    pub fn sample<R: RngCore + SeedableRng<Seed = [u8; 32]>>(&self, s: &mut Stream<R>) -> u32 {
         let n = match *self {
             CountSampler::Geometric(m) => s.geometric_mean(m),
             CountSampler::Fixed(v) => v,

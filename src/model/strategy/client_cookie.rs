@@ -199,7 +199,7 @@ impl Strategy for ClientCookie {
             return;
         }
         for n in 0..cx.nodes_up.len() {
-            for slot in self.live.idle(cx, n as NodeIdx, cx.timeout_ns) {
+            for slot in self.live.expired(cx, n as NodeIdx) {
                 self.drop_session(cx, slot);
             }
         }

@@ -593,7 +593,7 @@ impl Strategy for MsmSticky {
     fn node_up(&mut self, _cx: &mut Cx<'_>, _node: NodeIdx) {}
 
     fn expire(&mut self, cx: &mut Cx<'_>, node: NodeIdx) {
-        for slot in self.local.idle(cx, node, cx.timeout_ns) {
+        for slot in self.local.expired(cx, node) {
             self.local.remove(cx, slot);
             self.state(slot).in_mem = false;
             let s = *cx.sessions.slot(slot);

@@ -311,7 +311,7 @@ impl RedisStore {
 
     fn tracked(&self, cx: &Cx<'_>) -> Vec<u32> {
         (0..cx.nodes_up.len())
-            .flat_map(|n| self.live.idle(cx, n as NodeIdx, 0))
+            .flat_map(|n| self.live.on_node(n as NodeIdx).iter().copied())
             .collect()
     }
 
@@ -597,7 +597,7 @@ impl Strategy for RedisStore {
             return;
         }
         for n in 0..cx.nodes_up.len() {
-            for slot in self.live.idle(cx, n as NodeIdx, cx.timeout_ns) {
+            for slot in self.live.expired(cx, n as NodeIdx) {
                 self.drop_session(cx, slot);
             }
         }
