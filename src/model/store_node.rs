@@ -3,13 +3,16 @@
 //! and item kind: session, validity, backup, lock…), hold a size and a session version, and are
 //! looked up by hash (never iterated in a way that affects results: eviction follows the LRU list).
 //!
-//! Sources: memcached 1.6 `items.c` (LRU: a `get` or `set` moves the item to the head; a `set`
-//! that does not fit evicts from the tail; item footprint = key + value + ~50 bytes header);
+//! Sources: memcached 1.6 `items.c` (LRU: a `set` puts the item at the head, a `get` moves it
+//! there only if it was not moved in the last `ITEM_UPDATE_INTERVAL` = 60 s, "so that we don't
+//! churn on frequently-accessed items"; a `set` that does not fit evicts from the tail; item
+//! footprint = key + value + ~50 bytes header);
 //! Redis 7 `aof.c` (`appendfsync everysec`: the AOF is fsynced once a second, so a crash loses at
 //! most the last second of writes). memcached's slab classes are not modelled: memory is one pool.
 
 use crate::kernel::SimTime;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Bytes of per-item overhead (memcached item header, rounded).
 pub const ITEM_OVERHEAD_BYTES: u64 = 50;
@@ -37,19 +40,50 @@ pub enum Persistence {
 pub struct Item {
     /// Value size \[bytes\].
     pub size: u64,
-    /// Session version the value holds.
-    pub version: u32,
     /// Expiry time (memcached exptime / Redis EXPIRE); `SimTime::MAX` = none.
     pub expires: SimTime,
     /// Last write.
     pub written: SimTime,
-    /// Version durable on disk (AOF) and its size; `None` = nothing durable yet.
-    durable: Option<(u32, u64)>,
+    key: u64,
+    /// Session version the value holds.
+    pub version: u32,
     prev: u32,
     next: u32,
+    /// Last move to the head of the LRU list \[whole s\] (memcached keeps seconds too).
+    bumped_s: u32,
+    /// Version durable on disk (AOF) and its size; size `NIL` = nothing durable yet.
+    durable: (u32, u32),
 }
 
 const NIL: u32 = u32::MAX;
+
+/// memcached `ITEM_UPDATE_INTERVAL` \[s\]: a hit moves an item to the LRU head at most this
+/// often.
+pub const ITEM_UPDATE_INTERVAL_S: u32 = 60;
+
+/// The hash of a store key: the keys of one session's items differ only in their low 3 bits
+/// (the item kind, see `msm_sticky::key`), so those bits are added after mixing the rest: a
+/// session's items land in neighbouring buckets of the table, and the second and later
+/// operations of a request on its session find their bucket already in cache. (The keys are
+/// the strategies' own integers, never input, so no DoS-resistant hash is needed.)
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("store keys are u64")
+    }
+    #[inline]
+    fn write_u64(&mut self, key: u64) {
+        // Fibonacci hashing of the session part; hashbrown takes the bucket from the low bits
+        // and a 7-bit tag from the top bits
+        let h = (key >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h.rotate_left(26).wrapping_add(key & 7);
+    }
+}
 
 /// One store node.
 pub struct StoreNode {
@@ -62,8 +96,8 @@ pub struct StoreNode {
     /// Memory limit for item footprints \[bytes\] (0 = unlimited).
     pub capacity_bytes: u64,
     used_bytes: u64,
-    index: HashMap<u64, u32>,
-    keys: Vec<u64>,
+    /// Key → item index.
+    index: HashMap<u64, u32, BuildHasherDefault<KeyHasher>>,
     items: Vec<Item>,
     free: Vec<u32>,
     head: u32,
@@ -81,8 +115,7 @@ impl StoreNode {
             up: true,
             capacity_bytes,
             used_bytes: 0,
-            index: HashMap::new(),
-            keys: Vec::new(),
+            index: HashMap::default(),
             items: Vec::new(),
             free: Vec::new(),
             head: NIL,
@@ -124,21 +157,29 @@ impl StoreNode {
     fn remove_index(&mut self, i: u32) {
         self.unlink(i);
         self.used_bytes -= Self::footprint(self.items[i as usize].size);
-        self.index.remove(&self.keys[i as usize]);
+        self.index.remove(&self.items[i as usize].key);
         self.free.push(i);
     }
 
     /// `get key`: the item if present and not expired (an expired item is removed). A hit
-    /// moves it to the head of the LRU list.
+    /// moves it to the head of the LRU list (memcached: only if it was last moved at least
+    /// [`ITEM_UPDATE_INTERVAL_NS`] ago; Redis: always).
     pub fn get(&mut self, key: u64, now: SimTime) -> Option<Item> {
         let &i = self.index.get(&key)?;
-        if self.items[i as usize].expires <= now {
+        let it = self.items[i as usize];
+        if it.expires <= now {
             self.remove_index(i);
             return None;
         }
-        self.unlink(i);
-        self.push_front(i);
-        Some(self.items[i as usize])
+        let now_s = now.whole_s() as u32;
+        if self.kind == StoreKind::Redis
+            || now_s.saturating_sub(it.bumped_s) >= ITEM_UPDATE_INTERVAL_S
+        {
+            self.unlink(i);
+            self.push_front(i);
+            self.items[i as usize].bumped_s = now_s;
+        }
+        Some(it)
     }
 
     /// Whether `key` is present (no LRU effect, no expiry check): for assertions and recovery.
@@ -161,42 +202,51 @@ impl StoreNode {
         } else {
             now.plus_ns(ttl_ns)
         };
-        let durable_before = match self.index.get(&key) {
-            Some(&i) => {
-                let old = self.items[i as usize];
-                self.remove_index(i);
-                self.durable_after(&old, now)
-            }
-            None => None,
+        let old = self.index.get(&key).copied();
+        let durable = match old {
+            Some(i) => self.durable_after(&self.items[i as usize], now),
+            None => (0, NIL),
         };
         let item = Item {
             size,
-            version,
             expires,
             written: now,
-            durable: durable_before,
+            key,
+            version,
             prev: NIL,
             next: NIL,
+            bumped_s: now.whole_s() as u32,
+            durable,
         };
-        let i = match self.free.pop() {
+        let i = match old {
+            // replaced in place: same index entry, moved to the head
             Some(i) => {
+                self.unlink(i);
+                self.used_bytes -= Self::footprint(self.items[i as usize].size);
                 self.items[i as usize] = item;
-                self.keys[i as usize] = key;
                 i
             }
             None => {
-                self.items.push(item);
-                self.keys.push(key);
-                (self.items.len() - 1) as u32
+                let i = match self.free.pop() {
+                    Some(i) => {
+                        self.items[i as usize] = item;
+                        i
+                    }
+                    None => {
+                        self.items.push(item);
+                        (self.items.len() - 1) as u32
+                    }
+                };
+                self.index.insert(key, i);
+                i
             }
         };
-        self.index.insert(key, i);
         self.push_front(i);
         self.used_bytes += Self::footprint(size);
         let mut evicted = Vec::new();
         while self.capacity_bytes > 0 && self.used_bytes > self.capacity_bytes && self.tail != i {
             let t = self.tail;
-            evicted.push(self.keys[t as usize]);
+            evicted.push(self.items[t as usize].key);
             self.remove_index(t);
             self.evictions += 1;
         }
@@ -205,12 +255,12 @@ impl StoreNode {
 
     /// What is durable of an item written at `old.written`, seen from `now`: with AOF
     /// everysec, a write is durable once a whole-second fsync boundary has passed after it.
-    fn durable_after(&self, old: &Item, now: SimTime) -> Option<(u32, u64)> {
+    fn durable_after(&self, old: &Item, now: SimTime) -> (u32, u32) {
         if self.persistence != Persistence::AofEverysec {
-            return None;
+            return (0, NIL);
         }
         if now.whole_s() > old.written.whole_s() {
-            Some((old.version, old.size))
+            (old.version, old.size as u32)
         } else {
             old.durable
         }
@@ -246,18 +296,18 @@ impl StoreNode {
             let mut i = self.head;
             while i != NIL {
                 let it = self.items[i as usize];
-                let durable = if now.whole_s() > it.written.whole_s() {
-                    Some((it.version, it.size))
+                let (version, size) = if now.whole_s() > it.written.whole_s() {
+                    (it.version, it.size as u32)
                 } else {
                     it.durable
                 };
-                if let Some((version, size)) = durable {
+                if size != NIL {
                     v.push((
-                        self.keys[i as usize],
+                        it.key,
                         Item {
                             version,
-                            size,
-                            durable: Some((version, size)),
+                            size: size as u64,
+                            durable: (version, size),
                             ..it
                         },
                     ));
@@ -308,6 +358,19 @@ mod tests {
     use super::*;
     const T: SimTime = SimTime::ZERO;
 
+    impl StoreNode {
+        /// Keys from the LRU head to the tail.
+        fn clone_lru(&self) -> Vec<u64> {
+            let mut v = Vec::new();
+            let mut i = self.head;
+            while i != NIL {
+                v.push(self.items[i as usize].key);
+                i = self.items[i as usize].next;
+            }
+            v
+        }
+    }
+
     #[test]
     fn lru_evicts_the_least_recently_used() {
         let fp = StoreNode::footprint(100);
@@ -315,8 +378,13 @@ mod tests {
         for k in 1..=3 {
             m.set(k, 100, 1, 0, T);
         }
-        assert!(m.get(1, T).is_some()); // 1 is now most recent; 2 is the LRU
-        assert_eq!(m.set(4, 100, 1, 0, T), vec![2]);
+        let minute = SimTime::from_s(ITEM_UPDATE_INTERVAL_S as u64);
+        // a hit within ITEM_UPDATE_INTERVAL of the last move does not move the item
+        assert!(m.get(1, SimTime::from_s(59)).is_some());
+        assert_eq!(m.clone_lru(), vec![3, 2, 1]);
+        assert!(m.get(1, minute).is_some()); // 1 is now most recent; 2 is the LRU
+        assert_eq!(m.clone_lru(), vec![1, 3, 2]);
+        assert_eq!(m.set(4, 100, 1, 0, minute), vec![2]);
         assert_eq!(m.evictions, 1);
         assert!(m.contains(1) && m.contains(3) && m.contains(4) && !m.contains(2));
         assert_eq!(m.used_bytes(), 3 * fp);

@@ -6,9 +6,9 @@
 //! (`findSession` → `StandardSession.isValid()`, which expires an idle session on access;
 //! `processExpires` every `backgroundProcessorDelay` × `processExpiresFrequency` = 60 s).
 
+use super::expiry::ExpiryChecks;
 use super::{Cx, Req, Step, Strategy, StrategyEntry};
 use crate::model::ids::NodeIdx;
-use std::collections::BTreeMap;
 
 /// Registry line.
 pub const ENTRY: StrategyEntry = StrategyEntry {
@@ -19,37 +19,21 @@ pub const ENTRY: StrategyEntry = StrategyEntry {
 };
 
 /// Per-node lists of the session slots each node holds in memory (`Session::pos` is the
-/// position in the home node's list), and per-node expiry checks. Reused by strategies that keep
-/// a primary in app memory.
-///
-/// Expiry does not scan every session at every sweep (Tomcat's `processExpires` does, and so
-/// did the first version of this file: 30% of a long run's time). Each session in a node's
-/// memory has one pending check, filed under the time it would expire if never accessed again
-/// (in buckets of 2^30 ns ≈ 1.07 s); the check is only ever early, because accesses only push
-/// the expiry later. At a sweep, the due checks run: an idle session is returned, a session
-/// accessed since is refiled under its new expiry. A session is thus looked at about once per
-/// `timeout` instead of once per sweep, and the set returned at a sweep is exactly the set of
-/// sessions idle for at least the timeout.
+/// position in the home node's list), with their lazy expiry checks ([`ExpiryChecks`]). Reused
+/// by strategies that keep a primary in app memory.
 pub struct Local {
     by_node: Vec<Vec<u32>>,
-    /// Per node: bucket (expiry ns >> [`BUCKET_SHIFT`]) → checks (slot, generation, stamp).
-    checks: Vec<BTreeMap<u64, Vec<Check>>>,
+    checks: Vec<ExpiryChecks>,
     /// Per slot: incremented by every `insert`, so only the latest insert's check is valid.
     stamp: Vec<u32>,
 }
-
-/// A pending expiry check: (slot, session generation, insert stamp).
-type Check = (u32, u32, u32);
-
-/// Expiry checks are filed in buckets of 2^30 ns ≈ 1.07 s.
-const BUCKET_SHIFT: u32 = 30;
 
 impl Local {
     /// No sessions on `nodes` nodes.
     pub fn new(nodes: usize) -> Self {
         Local {
             by_node: vec![Vec::new(); nodes],
-            checks: vec![BTreeMap::new(); nodes],
+            checks: vec![ExpiryChecks::default(); nodes],
             stamp: Vec::new(),
         }
     }
@@ -65,11 +49,7 @@ impl Local {
         }
         let stamp = &mut self.stamp[slot as usize];
         *stamp = stamp.wrapping_add(1);
-        let due = s.last_access.as_ns().saturating_add(cx.timeout_ns);
-        self.checks[node as usize]
-            .entry(due >> BUCKET_SHIFT)
-            .or_default()
-            .push((slot, s.gen, *stamp));
+        self.checks[node as usize].track(slot, s.gen, *stamp, s.last_access.as_ns(), cx.timeout_ns);
     }
 
     /// Removes `slot` from its home node's memory (without freeing the table entry).
@@ -97,37 +77,10 @@ impl Local {
     /// Slots in `node`'s memory idle for at least `cx.timeout_ns` (still in memory: the caller
     /// removes them), in a deterministic order.
     pub fn expired(&mut self, cx: &Cx<'_>, node: NodeIdx) -> Vec<u32> {
-        let now = cx.now.as_ns();
-        let list = &self.by_node[node as usize];
-        let checks = &mut self.checks[node as usize];
-        let mut out = Vec::new();
-        let mut refile = Vec::new();
-        while let Some(bucket) = checks.first_entry() {
-            if *bucket.key() > now >> BUCKET_SHIFT {
-                break;
-            }
-            for (slot, gen, stamp) in bucket.remove() {
-                let s = cx.sessions.slot(slot);
-                let current = s.live
-                    && s.gen == gen
-                    && self.stamp[slot as usize] == stamp
-                    && s.home == node
-                    && list.get(s.pos as usize) == Some(&slot);
-                if !current {
-                    continue; // removed (or removed and re-inserted: a newer check exists)
-                }
-                let due = s.last_access.as_ns().saturating_add(cx.timeout_ns);
-                if due <= now {
-                    out.push(slot);
-                } else {
-                    refile.push((due >> BUCKET_SHIFT, (slot, gen, stamp)));
-                }
-            }
-        }
-        for (bucket, check) in refile {
-            checks.entry(bucket).or_default().push(check);
-        }
-        out
+        let (list, stamp) = (&self.by_node[node as usize], &self.stamp);
+        self.checks[node as usize].due(cx, |slot, tag, s| {
+            stamp[slot as usize] == tag && s.home == node && list.get(s.pos as usize) == Some(&slot)
+        })
     }
 }
 

@@ -22,6 +22,7 @@
 pub mod backup_replication;
 pub mod client_cookie;
 pub mod delta_replication;
+pub mod expiry;
 pub mod local;
 pub mod msm_non_sticky;
 pub mod msm_sticky;

@@ -51,6 +51,7 @@
 //! `OnAfterBackupSessionTask`), `LockingStrategyAll`, `LockingStrategyAuto` /
 //! `ReadOnlyRequestsCache`, `LockingStrategyUriPattern`, `BackupSessionTask`.
 
+use super::expiry::ExpiryChecks;
 use super::msm_sticky::{
     check_store, count_op, d_backup_timeout, d_op_timeout, d_true, key, rtt, store_write, Async,
     Kind, Nodes, Pending, LOCK_BYTES, VALIDITY_BYTES,
@@ -174,8 +175,8 @@ pub struct MsmNonSticky {
     lock_exp_ns: u64,
     /// Per Tomcat: a read-only request has finished there (auto mode).
     read_only_seen: Vec<bool>,
-    /// Every live session (`Session::pos` is its position), for the expiry sweep.
-    all: Vec<u32>,
+    /// Expiry checks of every live session.
+    expiry: ExpiryChecks,
 }
 
 impl MsmNonSticky {
@@ -195,7 +196,7 @@ impl MsmNonSticky {
             mode: LockMode::parse(&o.locking_mode).expect("checked"),
             lock_exp_ns: o.lock_expiration.ns(),
             read_only_seen: vec![false; apps],
-            all: Vec::new(),
+            expiry: ExpiryChecks::default(),
         }
     }
 
@@ -203,11 +204,6 @@ impl MsmNonSticky {
     fn free(&mut self, cx: &mut Cx<'_>, r: SessionRef) {
         if cx.sessions.get(r).is_none() {
             return;
-        }
-        let pos = cx.sessions.slot(r.slot).pos as usize;
-        self.all.swap_remove(pos);
-        if let Some(&moved) = self.all.get(pos) {
-            cx.sessions.slot_mut(moved).pos = pos as u32;
         }
         cx.sessions.free(r.slot);
     }
@@ -404,8 +400,8 @@ impl Strategy for MsmNonSticky {
         let store = self.nodes.pick_new(cx, req.node);
         let s = cx.sessions.slot_mut(slot);
         s.id.store = store;
-        s.pos = self.all.len() as u32;
-        self.all.push(slot);
+        let (gen, last_access) = (s.gen, s.last_access.as_ns());
+        self.expiry.track(slot, gen, 0, last_access, cx.timeout_ns);
         req.st.scratch |= FORCE;
     }
 
@@ -446,28 +442,33 @@ impl Strategy for MsmNonSticky {
             delete,
         };
         let ttl = cx.timeout_ns;
-        let mut primary = Vec::with_capacity(3);
+        // the primary operations, in msm's order (no allocation: at most three)
+        let validity = op(Kind::Validity, store, VALIDITY_BYTES, ttl, false);
+        let mut buf = [validity; 3];
+        let mut n = 0;
         if changed {
-            primary.push(op(Kind::Session, store, size, ttl, false));
+            buf[n] = op(Kind::Session, store, size, ttl, false);
+            n += 1;
         }
-        primary.push(op(Kind::Validity, store, VALIDITY_BYTES, ttl, false));
+        buf[n] = validity;
+        n += 1;
         if req.st.scratch & HELD != 0 {
             req.st.scratch &= !HELD;
-            primary.push(op(Kind::Lock, store, 0, 0, true));
+            buf[n] = op(Kind::Lock, store, 0, 0, true);
+            n += 1;
         }
-        for p in &primary {
+        let primary = &buf[..n];
+        for p in primary {
             count_op(cx, p.kind, if p.delete { 0 } else { p.size });
         }
         let one_way = cx.net.app_store + cx.net.store_op;
         let rtt = rtt(cx);
         let store_up = cx.stores[store as usize].up;
         let wait = if self.backup_async {
-            for p in primary {
-                self.asyncs.send(cx, cpu + one_way, p);
-            }
+            self.asyncs.send_batch(cx, cpu + one_way, primary);
             0
         } else if store_up {
-            for p in &primary {
+            for p in primary {
                 store_write(cx, p);
             }
             let set = if changed {
@@ -482,15 +483,13 @@ impl Strategy for MsmNonSticky {
         };
         if self.nodes.count() > 1 {
             if let Some(bak) = self.nodes.next_available(req.node, store, cx.now) {
-                let mut ops = Vec::with_capacity(2);
-                if changed {
-                    ops.push(op(Kind::BakSession, bak, size, ttl, false));
-                }
-                ops.push(op(Kind::BakValidity, bak, VALIDITY_BYTES, ttl, false));
+                let bak_validity = op(Kind::BakValidity, bak, VALIDITY_BYTES, ttl, false);
+                let both = [op(Kind::BakSession, bak, size, ttl, false), bak_validity];
+                let ops = if changed { &both[..] } else { &both[1..] };
                 for p in ops {
                     count_op(cx, p.kind, p.size);
-                    self.asyncs.send(cx, cpu + rtt + one_way, p);
                 }
+                self.asyncs.send_batch(cx, cpu + rtt + one_way, ops);
             }
         }
         if wait == 0 {
@@ -511,13 +510,8 @@ impl Strategy for MsmNonSticky {
     fn node_up(&mut self, _cx: &mut Cx<'_>, _node: NodeIdx) {}
 
     fn expire(&mut self, cx: &mut Cx<'_>, _node: NodeIdx) {
-        let idle: Vec<u32> = self
-            .all
-            .iter()
-            .copied()
-            .filter(|&s| cx.now.since(cx.sessions.slot(s).last_access) >= cx.timeout_ns)
-            .collect();
-        for slot in idle {
+        // every node's sweep runs the due checks; the first at an instant finds them all
+        for slot in self.expiry.due(cx, |_, _, _| true) {
             let gen = cx.sessions.slot(slot).gen;
             self.free(cx, SessionRef { slot, gen });
         }

@@ -269,10 +269,13 @@ pub(crate) struct Pending {
     pub(crate) delete: bool,
 }
 
-/// Asynchronous operations: a slab keyed by the `cx.later` payload.
+/// Asynchronous operations: a slab keyed by the `cx.later` payload. Operations sent together
+/// with [`Async::send_batch`] land in one event and are applied in the order given, exactly as
+/// separate events at the same instant with consecutive sequence numbers would be.
 #[derive(Default)]
 pub(crate) struct Async {
-    ops: Vec<Pending>,
+    /// Each op and the next op of its batch (`NIL` = last).
+    ops: Vec<(Pending, u32)>,
     free: Vec<u32>,
     /// Crash epoch per Tomcat.
     pub(crate) epoch: Vec<u32>,
@@ -289,45 +292,66 @@ impl Async {
 
     /// Sends `op` (already counted as traffic); it lands after `delay_ns`.
     pub(crate) fn send(&mut self, cx: &mut Cx<'_>, delay_ns: u64, op: Pending) {
-        let op = Pending {
-            epoch: self.epoch[op.app as usize],
-            ..op
-        };
-        let i = match self.free.pop() {
-            Some(i) => {
-                self.ops[i as usize] = op;
-                i
-            }
-            None => {
-                self.ops.push(op);
-                (self.ops.len() - 1) as u32
-            }
-        };
-        cx.later(delay_ns, i);
+        self.send_batch(cx, delay_ns, &[op]);
     }
 
-    /// `payload` landed: applies it unless its Tomcat crashed meanwhile, its session is gone or
-    /// its node is down (then `nodes` learns it). Returns the op if it was applied.
+    /// Sends `ops` (already counted as traffic, all from one Tomcat); they land together after
+    /// `delay_ns`, in order. Nothing is sent for an empty slice.
+    pub(crate) fn send_batch(&mut self, cx: &mut Cx<'_>, delay_ns: u64, ops: &[Pending]) {
+        let mut next = NIL;
+        for op in ops.iter().rev() {
+            let op = (
+                Pending {
+                    epoch: self.epoch[op.app as usize],
+                    ..*op
+                },
+                next,
+            );
+            next = match self.free.pop() {
+                Some(i) => {
+                    self.ops[i as usize] = op;
+                    i
+                }
+                None => {
+                    self.ops.push(op);
+                    (self.ops.len() - 1) as u32
+                }
+            };
+        }
+        if next != NIL {
+            cx.later(delay_ns, next);
+        }
+    }
+
+    /// The batch starting at `payload` landed: applies each op unless its Tomcat crashed
+    /// meanwhile, its session is gone or its node is down (then `nodes` learns it).
     pub(crate) fn land(&mut self, cx: &mut Cx<'_>, nodes: &mut Nodes, payload: u32) {
-        let op = self.ops[payload as usize];
-        self.free.push(payload);
-        if self.epoch[op.app as usize] != op.epoch {
-            return;
+        let mut i = payload;
+        while i != NIL {
+            let (op, next) = self.ops[i as usize];
+            self.free.push(i);
+            i = next;
+            if self.epoch[op.app as usize] != op.epoch {
+                continue;
+            }
+            let sref = SessionRef {
+                slot: op.slot,
+                gen: op.gen,
+            };
+            if cx.sessions.get(sref).is_none() && !op.delete {
+                continue;
+            }
+            if !cx.stores[op.store as usize].up {
+                nodes.mark_down(op.app, op.store, cx.now);
+                continue;
+            }
+            store_write(cx, &op);
         }
-        let sref = SessionRef {
-            slot: op.slot,
-            gen: op.gen,
-        };
-        if cx.sessions.get(sref).is_none() && !op.delete {
-            return;
-        }
-        if !cx.stores[op.store as usize].up {
-            nodes.mark_down(op.app, op.store, cx.now);
-            return;
-        }
-        store_write(cx, &op);
     }
 }
+
+/// End of a batch in [`Async`].
+const NIL: u32 = u32::MAX;
 
 /// Applies a set or delete to its store now.
 pub(crate) fn store_write(cx: &mut Cx<'_>, op: &Pending) {
