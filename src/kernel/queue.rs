@@ -82,6 +82,12 @@ impl<E: Copy> EventQueue<E> {
         self.heap.first().map(|e| super::SimTime::from_ns(e.time))
     }
 
+    /// The earliest event, if any.
+    #[inline]
+    pub fn peek_event(&self) -> Option<&E> {
+        self.heap.first().map(|e| &e.event)
+    }
+
     /// Removes and returns the earliest event with its time.
     #[inline]
     pub fn pop(&mut self) -> Option<(super::SimTime, E)> {

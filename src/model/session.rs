@@ -99,6 +99,14 @@ impl SessionTable {
         &self.slots[slot as usize]
     }
 
+    /// Starts loading the session in `slot` into cache (no effect on results).
+    #[inline]
+    pub fn prefetch(&self, slot: u32) {
+        if let Some(s) = self.slots.get(slot as usize) {
+            crate::kernel::prefetch(s);
+        }
+    }
+
     /// Mutable access to the session in `slot`.
     #[inline]
     pub fn slot_mut(&mut self, slot: u32) -> &mut Session {
