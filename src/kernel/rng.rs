@@ -74,6 +74,36 @@ pub fn stream_seed(key: &StreamKey<'_>) -> [u8; 32] {
     seed
 }
 
+/// Ziggurat for the standard exponential: 256 layers of area [`ZIG_EXP_V`], the base layer
+/// ending at [`ZIG_EXP_R`] (Marsaglia & Tsang 2000, Table 1).
+const ZIG_EXP_R: f64 = 7.697117470131050077;
+const ZIG_EXP_V: f64 = 0.003949659822581557;
+
+/// Layer edges `x` (decreasing, `x[256] = 0`) and the density there `f = exp(-x)`.
+struct ZigTables {
+    x: [f64; 257],
+    f: [f64; 257],
+}
+
+/// The exponential ziggurat tables, computed once with `libm` (so identical everywhere).
+fn zig_exp() -> &'static ZigTables {
+    static TABLES: std::sync::OnceLock<ZigTables> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut x = [0.0; 257];
+        x[0] = ZIG_EXP_V * libm::exp(ZIG_EXP_R);
+        x[1] = ZIG_EXP_R;
+        for i in 1..256 {
+            x[i + 1] = -libm::log(ZIG_EXP_V / x[i] + libm::exp(-x[i]));
+        }
+        x[256] = 0.0;
+        let mut f = [0.0; 257];
+        for i in 0..257 {
+            f[i] = libm::exp(-x[i]);
+        }
+        ZigTables { x, f }
+    })
+}
+
 /// One random-number stream with the variates the models need, over generator `R` (ChaCha8 by
 /// default; see [`EntityStream`]).
 #[derive(Clone)]
@@ -125,10 +155,36 @@ impl<R: RngCore + SeedableRng<Seed = [u8; 32]>> Stream<R> {
         }
     }
 
-    /// Exponential with the given mean.
+    /// Exponential with the given mean, by the ziggurat method (Marsaglia & Tsang 2000, "The
+    /// ziggurat method for generating random variables", J. Stat. Softw. 5(8); 256 layers, the
+    /// variant of `rand_distr` 0.4 `Exp1`): one `u64` per draw in ~98.9% of cases, no logarithm.
+    /// Its tables are computed with `libm`, so draws stay bit-identical across platforms.
     #[inline]
     pub fn exponential(&mut self, mean: f64) -> f64 {
-        -mean * libm::log(self.uniform_open0())
+        mean * self.exp1()
+    }
+
+    /// Standard exponential (mean 1), ziggurat.
+    #[inline]
+    pub fn exp1(&mut self) -> f64 {
+        let t = zig_exp();
+        loop {
+            let bits = self.0.next_u64();
+            let i = (bits & 0xff) as usize;
+            // 52 high bits → (0, 1)
+            let u = ((bits >> 12) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64);
+            let x = u * t.x[i];
+            if x < t.x[i + 1] {
+                return x;
+            }
+            if i == 0 {
+                // the tail beyond R is R + a standard exponential (memorylessness)
+                return ZIG_EXP_R - libm::log(self.uniform_open0());
+            }
+            if t.f[i + 1] + (t.f[i] - t.f[i + 1]) * self.uniform() < libm::exp(-x) {
+                return x;
+            }
+        }
     }
 
     /// Standard normal (Box–Muller, one value per call; the pair's sine half is dropped so that
@@ -210,6 +266,51 @@ mod tests {
         assert!((m - 7.0).abs() < 0.1, "{m}");
         let u = (0..n).map(|_| e.uniform()).sum::<f64>() / n as f64;
         assert!((u - 0.5).abs() < 0.005, "{u}");
+    }
+
+    #[test]
+    fn ziggurat_tables_match_the_published_ones() {
+        // rand_distr 0.4.3 ziggurat_tables.rs ZIG_EXP_X / ZIG_EXP_F
+        let t = zig_exp();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1e-300);
+        assert!(close(t.x[0], 8.697117470131052741), "{}", t.x[0]);
+        assert!(close(t.x[2], 6.941033629377212577), "{}", t.x[2]);
+        assert!(close(t.x[11], 4.938777085901250530), "{}", t.x[11]);
+        assert!(close(t.f[1], 0.000454134353841497), "{}", t.f[1]);
+        assert!(close(t.f[7], 0.004157295120833797), "{}", t.f[7]);
+        assert!(t.x[255] > 0.0 && t.x[255] < t.x[254] && t.f[256] == 1.0);
+    }
+
+    /// The ziggurat exponential against its closed form: mean, variance, a Kolmogorov–Smirnov
+    /// statistic over 10^6 draws, and the tail beyond the base layer.
+    #[test]
+    fn exponential_variates_follow_the_exponential_law() {
+        let mut s: Stream = Stream::new(&key("zig", 0));
+        let n = 1_000_000;
+        let mut v: Vec<f64> = (0..n).map(|_| s.exp1()).collect();
+        let mean = v.iter().sum::<f64>() / n as f64;
+        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
+        assert!((mean - 1.0).abs() < 0.005, "{mean}");
+        assert!((var - 1.0).abs() < 0.01, "{var}");
+        let tail = v.iter().filter(|&&x| x > ZIG_EXP_R).count() as f64 / n as f64;
+        let p = (-ZIG_EXP_R).exp(); // 4.5e-4: ~450 expected
+        assert!(
+            (tail - p).abs() < 5.0 * (p / n as f64).sqrt(),
+            "{tail} vs {p}"
+        );
+        v.sort_by(f64::total_cmp);
+        let d = v
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let c = 1.0 - (-x).exp();
+                (c - i as f64 / n as f64)
+                    .abs()
+                    .max(((i + 1) as f64 / n as f64 - c).abs())
+            })
+            .fold(0.0, f64::max);
+        // KS critical value at alpha = 0.001: 1.95 / sqrt(n)
+        assert!(d < 1.95 / (n as f64).sqrt(), "KS D = {d}");
     }
 
     #[test]

@@ -382,8 +382,17 @@ impl Strategy for BackupReplication {
             }
             1 => {
                 let asked = ((req.st.scratch >> 16) & 0xffff) as NodeIdx;
-                if e.backup != asked || e.bver == 0 || !cx.nodes_up[asked as usize] {
-                    // the backup died or moved before it answered: wait for the RPC timeout
+                // any member holding the value answers MSG_RETRIEVE_BACKUP (Tribes
+                // `messageReceived`), e.g. a backup promoted to primary meanwhile
+                let held = if e.backup == asked {
+                    e.bver
+                } else if e.primary == asked {
+                    e.pver
+                } else {
+                    0
+                };
+                if held == 0 || !cx.nodes_up[asked as usize] {
+                    // the backup died or dropped the value before it answered: RPC timeout
                     req.st.stage = 8;
                     return Step::Wait(
                         self.o
@@ -394,10 +403,13 @@ impl Strategy for BackupReplication {
                     );
                 }
                 cx.obs.app_app(cx.now, 1, size + MSG_OVERHEAD);
-                let ver = e.bver;
+                let ver = held;
                 let en = self.e(slot);
                 en.primary = x;
                 en.pver = ver;
+                // the member that answered is the backup from now on
+                en.backup = asked;
+                en.bver = held;
                 // NOTIFY_MAPMEMBER to the backup; MSG_PROXY to everyone else
                 cx.obs.app_app(cx.now, 1, MSG_OVERHEAD);
                 let proxies = Self::up_except(cx, x, asked);
