@@ -15,7 +15,7 @@ pub mod rng;
 pub mod stats;
 pub mod time;
 
-pub use queue::EventQueue;
+pub use queue::{EventQueue, FutureEventList};
 pub use rng::{stream_seed, EntityStream, Stream, StreamKey};
 pub use stats::{Counter, Histogram, Tally, TimeWeighted};
 pub use time::SimTime;

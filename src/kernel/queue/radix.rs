@@ -1,0 +1,265 @@
+//! A monotone radix heap on the event time, with byte-sized digits and a FIFO bucket for the
+//! current instant.
+//!
+//! Source: R. K. Ahuja, K. Mehlhorn, J. B. Orlin, R. E. Tarjan, "Faster algorithms for the
+//! shortest path problem", JACM 37(2), 1990. The one-level radix heap of that paper, in its
+//! bit-bucket form for integer keys, keeps `last` (the last popped key) and puts a key `k ≥ last`
+//! in bucket `64 − leading_zeros(k XOR last)`; the minimum is in the lowest non-empty bucket, and
+//! when it is taken its entries are redistributed below. Every redistribution moves an entry down
+//! by about one bit, so an event that waits for a span of 2^30 ns among events 2^20 ns apart moves
+//! about ten times. Here, as in the paper's two-level heap and in multi-level buckets (E. V.
+//! Denardo, B. L. Fox, "Shortest-route methods: 1. Reaching, pruning, and buckets", Operations
+//! Research 27(1), 1979; B. V. Cherkassky, A. V. Goldberg, C. Silverstein, "Buckets, heaps, lists,
+//! and monotone priority queues", SIAM J. Computing 28(4), 1999), a bucket is a digit position
+//! *and* a digit value:
+//!
+//! - the time `t ≥ last` is read as eight 8-bit digits; its level `l` is the position of the
+//!   highest digit where `t` differs from `last`, and it goes into bucket `(l, digit l of t)`;
+//!   `t = last` goes into the FIFO bucket;
+//! - bucket `(l, d)` holds times that agree with `last` above digit `l` and have `d` there, so
+//!   buckets in `(l, d)` order hold increasing, disjoint ranges: the minimum is in the first
+//!   non-empty bucket, found with a two-word bitmap (one bit per bucket, one summary bit per
+//!   64 buckets);
+//! - when the FIFO bucket is empty, pop takes the first non-empty bucket, sets `last` to its
+//!   minimum and redistributes its entries to lower levels (or the FIFO bucket). A level-0 bucket
+//!   holds a single time value, so it becomes the FIFO bucket by a swap, without moving anything.
+//!
+//! An entry moves at most once per level (8 times), and in the hold model two or three times;
+//! push is O(1) (an XOR, a leading-zero count, an append and two bit sets). In the hold model
+//! this measured about 2× faster than the bit-bucket radix heap, whose cost is those ~10 moves
+//! per event, and than the textbook bit-bucket heap on `time << 64 | seq` (see the module
+//! documentation of `kernel::queue`).
+//!
+//! The key is the time alone, not `time << 64 | seq`: buckets are appended to in insertion order,
+//! and a redistribution moves the entries of one bucket, in order, into buckets that are all
+//! empty (every bucket before the first non-empty one is), so every bucket stays in insertion
+//! order and the FIFO bucket (all at time `last`) pops first-in-first-out from its front — the
+//! exact `(time, seq)` order without storing the sequence (16-byte entries for 8-byte events). It
+//! also takes the same-time events pushed while it is being drained, in O(1).
+//!
+//! The minimum time is kept up to date (pushes lower it; a pop that empties the FIFO bucket scans
+//! the first non-empty bucket, the scan the next redistribution would need anyway) so `peek_time`
+//! is O(1) on `&self` without moving `last` ahead of the last popped time, which would break
+//! monotone pushes between the popped time and the next event. The bucket vectors keep their
+//! capacity: no allocation per event once they have grown.
+
+use super::FutureEventList;
+use crate::kernel::SimTime;
+
+/// One pending event.
+#[derive(Clone, Copy)]
+struct Entry<E> {
+    time: u64,
+    event: E,
+}
+
+/// Bits per digit.
+const DIGIT_BITS: u32 = 8;
+/// Buckets per level (digit values).
+const RADIX: usize = 1 << DIGIT_BITS;
+/// Levels (digit positions) of a 64-bit time.
+const LEVELS: usize = 64_usize.div_ceil(DIGIT_BITS as usize);
+/// Buckets, excluding the FIFO bucket.
+const BUCKETS: usize = LEVELS * RADIX;
+/// 64-bit words of the occupancy bitmap (the summary word has one bit per word).
+const WORDS: usize = BUCKETS.div_ceil(64);
+const _: () = assert!(WORDS <= 64);
+
+/// A future-event list stored as a monotone radix heap on the time \[ns\] with 8-bit digits and a
+/// FIFO bucket for the current instant: O(1) push and peek, amortised O(1) pop (at most 8 moves
+/// per event over its life).
+pub struct RadixQueue<E> {
+    /// The events at time `last`, in push order, read from `head` (cleared when fully read).
+    fifo: Vec<Entry<E>>,
+    head: usize,
+    /// `buckets[l · RADIX + d]`: the events whose highest digit differing from `last` is digit
+    /// `l` and whose digit `l` is `d`, in push order.
+    buckets: Vec<Vec<Entry<E>>>,
+    /// Bit `i` of `words[i / 64]` is set iff `buckets[i]` is non-empty.
+    words: [u64; WORDS],
+    /// Bit `w` is set iff `words[w] != 0`.
+    summary: u64,
+    /// Time of the last popped event \[ns\]: the radix of the bucket indices.
+    last: u64,
+    /// Earliest pending time \[ns\] (meaningful when `len > 0`).
+    min: u64,
+    /// Where the next event is when the FIFO bucket is empty: bucket and index of the first
+    /// entry at time `min` (for `peek_event`).
+    min_bucket: usize,
+    min_index: usize,
+    len: usize,
+}
+
+impl<E: Copy> RadixQueue<E> {
+    /// The bucket of time `t > last`.
+    #[inline(always)]
+    fn bucket_of(t: u64, last: u64) -> usize {
+        let level = (63 - (t ^ last).leading_zeros()) / DIGIT_BITS;
+        let digit = (t >> (level * DIGIT_BITS)) as usize & (RADIX - 1);
+        level as usize * RADIX + digit
+    }
+
+    #[inline(always)]
+    fn mark(&mut self, i: usize) {
+        self.words[i / 64] |= 1 << (i % 64);
+        self.summary |= 1 << (i / 64);
+    }
+
+    #[inline(always)]
+    fn unmark(&mut self, i: usize) {
+        self.words[i / 64] &= !(1 << (i % 64));
+        if self.words[i / 64] == 0 {
+            self.summary &= !(1 << (i / 64));
+        }
+    }
+
+    /// The first non-empty bucket (requires one).
+    #[inline(always)]
+    fn first_occupied(&self) -> usize {
+        let w = self.summary.trailing_zeros() as usize;
+        w * 64 + self.words[w].trailing_zeros() as usize
+    }
+
+    /// The earliest time in the first non-empty bucket (requires one), with the bucket and the
+    /// index of its first entry at that time.
+    #[inline(always)]
+    fn first_bucket_min(&self) -> (u64, usize, usize) {
+        let i = self.first_occupied();
+        let bucket = &self.buckets[i];
+        if i < RADIX {
+            // level 0: a single time value
+            (bucket[0].time, i, 0)
+        } else {
+            let (mut min, mut at) = (u64::MAX, 0);
+            for (k, x) in bucket.iter().enumerate() {
+                if x.time < min {
+                    (min, at) = (x.time, k);
+                }
+            }
+            (min, i, at)
+        }
+    }
+
+    /// Refills the empty FIFO bucket from the first non-empty bucket (requires `len > 0`).
+    #[inline(never)]
+    fn refill(&mut self) {
+        let i = self.first_occupied();
+        debug_assert!(i < BUCKETS && !self.buckets[i].is_empty());
+        self.unmark(i);
+        self.last = self.min;
+        if i < RADIX {
+            // level 0: every entry is at time `min`
+            std::mem::swap(&mut self.fifo, &mut self.buckets[i]);
+            return;
+        }
+        let last = self.last;
+        let mut src = std::mem::take(&mut self.buckets[i]);
+        for x in src.drain(..) {
+            if x.time == last {
+                self.fifo.push(x);
+            } else {
+                let b = Self::bucket_of(x.time, last);
+                debug_assert!(b < i);
+                self.buckets[b].push(x);
+                self.mark(b);
+            }
+        }
+        // the emptied vector keeps its capacity for later appends
+        self.buckets[i] = src;
+    }
+}
+
+impl<E: Copy> FutureEventList<E> for RadixQueue<E> {
+    /// `capacity` is ignored: where the events go depends on their times, so the buckets grow on
+    /// demand (and keep their capacity).
+    fn with_capacity(_capacity: usize) -> Self {
+        RadixQueue {
+            fifo: Vec::new(),
+            head: 0,
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            words: [0; WORDS],
+            summary: 0,
+            last: 0,
+            min: 0,
+            min_bucket: 0,
+            min_index: 0,
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn push(&mut self, time: SimTime, event: E) {
+        let t = time.as_ns();
+        assert!(t >= self.last, "event pushed before the last popped time");
+        let x = Entry { time: t, event };
+        let new_min = self.len == 0 || t < self.min;
+        if new_min {
+            self.min = t;
+        }
+        if t == self.last {
+            self.fifo.push(x);
+        } else {
+            let b = Self::bucket_of(t, self.last);
+            self.buckets[b].push(x);
+            self.mark(b);
+            if new_min {
+                (self.min_bucket, self.min_index) = (b, self.buckets[b].len() - 1);
+            }
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    fn peek_time(&self) -> Option<SimTime> {
+        (self.len > 0).then(|| SimTime::from_ns(self.min))
+    }
+
+    #[inline]
+    fn peek_event(&self) -> Option<&E> {
+        if self.head < self.fifo.len() {
+            Some(&self.fifo[self.head].event)
+        } else if self.len > 0 {
+            Some(&self.buckets[self.min_bucket][self.min_index].event)
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<(SimTime, E)> {
+        if self.len == 0 {
+            return None;
+        }
+        if self.head == self.fifo.len() {
+            self.refill();
+        }
+        let e = self.fifo[self.head];
+        self.head += 1;
+        self.len -= 1;
+        if self.head == self.fifo.len() {
+            self.fifo.clear();
+            self.head = 0;
+            if self.len > 0 {
+                (self.min, self.min_bucket, self.min_index) = self.first_bucket_min();
+            }
+        }
+        // else: the FIFO bucket still holds events at `last`, which stays the minimum
+        Some((SimTime::from_ns(e.time), e.event))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::check;
+    use super::RadixQueue;
+
+    #[test]
+    fn pops_in_time_then_fifo_order_against_a_sorted_reference() {
+        check::all_scenarios::<RadixQueue<u32>>();
+    }
+}
