@@ -76,7 +76,7 @@ pub fn stream_seed(key: &StreamKey<'_>) -> [u8; 32] {
 
 /// Ziggurat for the standard exponential: 256 layers of area [`ZIG_EXP_V`], the base layer
 /// ending at [`ZIG_EXP_R`] (Marsaglia & Tsang 2000, Table 1).
-const ZIG_EXP_R: f64 = 7.697117470131050077;
+const ZIG_EXP_R: f64 = 7.697_117_470_131_05;
 const ZIG_EXP_V: f64 = 0.003949659822581557;
 
 /// Layer edges `x` (decreasing, `x[256] = 0`) and the density there `f = exp(-x)`.

@@ -599,7 +599,11 @@ impl Sim {
         let addr = self.clients[req.client as usize].addr;
         let mut buf = [0u8; 96];
         let len = match &req.cookie {
-            Some((id, _)) => id.write(&mut buf, &self.p.routes, &self.p.store_ids),
+            Some((id, sref)) => {
+                // the node will look the session up: start loading it now
+                self.sessions.prefetch(sref.slot);
+                id.write(&mut buf, &self.p.routes, &self.p.store_ids)
+            }
             None => 0,
         };
         let key = RequestKey {
