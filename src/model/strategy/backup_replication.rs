@@ -63,7 +63,7 @@
 //! WebLogic Server "Using Clusters", HTTP session state replication.
 
 use super::delta_replication::{SendMode, MSG_OVERHEAD};
-use super::{Cx, Req, Serializer, Step, Strategy, StrategyEntry};
+use super::{Cx, EventSlab, Req, Serializer, Step, Strategy, StrategyEntry};
 use crate::kernel::SimTime;
 use crate::model::ids::NodeIdx;
 use crate::scenario::config::ExperimentConfig;
@@ -160,8 +160,7 @@ pub struct BackupReplication {
     entries: Vec<Entry>,
     rr: Vec<u32>,
     epoch: Vec<u32>,
-    events: Vec<Option<Ev>>,
-    free_events: Vec<u32>,
+    events: EventSlab<Ev>,
 }
 
 // ReqState.scratch: bits 0..8 pending sync sends from `created`; bits 8..16 the end message.
@@ -180,8 +179,7 @@ impl BackupReplication {
             entries: Vec::new(),
             rr: vec![0; n],
             epoch: vec![0; n],
-            events: Vec::new(),
-            free_events: Vec::new(),
+            events: EventSlab::default(),
         }
     }
 
@@ -229,16 +227,7 @@ impl BackupReplication {
     }
 
     fn push(&mut self, cx: &mut Cx<'_>, delay: u64, ev: Ev) {
-        let i = match self.free_events.pop() {
-            Some(i) => {
-                self.events[i as usize] = Some(ev);
-                i
-            }
-            None => {
-                self.events.push(Some(ev));
-                (self.events.len() - 1) as u32
-            }
-        };
+        let i = self.events.insert(ev);
         cx.later(delay, i);
     }
 
@@ -543,8 +532,7 @@ impl Strategy for BackupReplication {
     }
 
     fn on_event(&mut self, cx: &mut Cx<'_>, payload: u32) {
-        let ev = self.events[payload as usize].take().expect("pending event");
-        self.free_events.push(payload);
+        let ev = self.events.take(payload);
         match ev {
             Ev::Copy {
                 slot,

@@ -60,7 +60,7 @@
 //! `createMessage`, `sendCreateSession`, `getAllClusterSessions`, `handleGET_ALL_SESSIONS`),
 //! `DeltaSession` (`isValid`, `isAccessReplicate`), `ClusterSessionListener`.
 
-use super::{Cx, Req, Serializer, Step, Strategy, StrategyEntry};
+use super::{Cx, EventSlab, Req, Serializer, Step, Strategy, StrategyEntry};
 use crate::kernel::SimTime;
 use crate::model::ids::NodeIdx;
 use crate::scenario::config::ExperimentConfig;
@@ -171,8 +171,7 @@ pub struct DeltaReplication {
     last_repl: Vec<SimTime>,
     /// Per node: incremented at each crash.
     epoch: Vec<u32>,
-    events: Vec<Option<Ev>>,
-    free_events: Vec<u32>,
+    events: EventSlab<Ev>,
 }
 
 const CREATE_PENDING: u64 = 1;
@@ -191,8 +190,7 @@ impl DeltaReplication {
             gens: Vec::new(),
             last_repl: Vec::new(),
             epoch: vec![0; n],
-            events: Vec::new(),
-            free_events: Vec::new(),
+            events: EventSlab::default(),
         }
     }
 
@@ -231,16 +229,7 @@ impl DeltaReplication {
     }
 
     fn push(&mut self, cx: &mut Cx<'_>, delay: u64, ev: Ev) {
-        let i = match self.free_events.pop() {
-            Some(i) => {
-                self.events[i as usize] = Some(ev);
-                i
-            }
-            None => {
-                self.events.push(Some(ev));
-                (self.events.len() - 1) as u32
-            }
-        };
+        let i = self.events.insert(ev);
         cx.later(delay, i);
     }
 
@@ -422,8 +411,7 @@ impl Strategy for DeltaReplication {
     }
 
     fn on_event(&mut self, cx: &mut Cx<'_>, payload: u32) {
-        let ev = self.events[payload as usize].take().expect("pending event");
-        self.free_events.push(payload);
+        let ev = self.events.take(payload);
         match ev {
             Ev::Msg {
                 kind,

@@ -82,6 +82,18 @@ impl Local {
             stamp[slot as usize] == tag && s.home == node && list.get(s.pos as usize) == Some(&slot)
         })
     }
+
+    /// For strategies whose state outlives the app node (a store, a cookie): every session idle
+    /// for at least `cx.timeout_ns`, on any node, when `sweeping` is the first node up (so the
+    /// nodes' simultaneous sweeps expire each session once); otherwise none. In node order.
+    pub fn expired_everywhere(&mut self, cx: &Cx<'_>, sweeping: NodeIdx) -> Vec<u32> {
+        if cx.nodes_up.iter().position(|&u| u) != Some(sweeping as usize) {
+            return Vec::new();
+        }
+        (0..cx.nodes_up.len())
+            .flat_map(|n| self.expired(cx, n as NodeIdx))
+            .collect()
+    }
 }
 
 impl Strategy for Local {
@@ -157,13 +169,11 @@ mod tests {
         let nodes_up = [true; 3];
         let timeout_ns = 300_000_000_000; // 5 min
         let mut local = Local::new(3);
-        let mut expired_total = 0;
-        let mut t = 0u64;
-        for sweep in 1..=120u64 {
-            let sweep_at = sweep * 60_000_000_000;
-            while t < sweep_at {
-                let mut cx = Cx {
-                    now: SimTime::from_ns(t),
+        // a context at `now` over the test's tables
+        macro_rules! cx {
+            ($now:expr) => {
+                Cx {
+                    now: $now,
                     sessions: &mut sessions,
                     obs: &mut obs,
                     nodes_up: &nodes_up,
@@ -176,7 +186,15 @@ mod tests {
                     },
                     rng: &mut rng,
                     later: &mut later,
-                };
+                }
+            };
+        }
+        let mut expired_total = 0;
+        let mut t = 0u64;
+        for sweep in 1..=120u64 {
+            let sweep_at = sweep * 60_000_000_000;
+            while t < sweep_at {
+                let mut cx = cx!(SimTime::from_ns(t));
                 let node = ops.below(3) as NodeIdx;
                 let on_node = local.on_node(node).to_vec();
                 match ops.below(10) {
@@ -211,21 +229,7 @@ mod tests {
                 t += ops.below(2_000_000_000);
             }
             for node in 0..3 {
-                let mut cx = Cx {
-                    now: SimTime::from_ns(sweep_at),
-                    sessions: &mut sessions,
-                    obs: &mut obs,
-                    nodes_up: &nodes_up,
-                    stores: &mut [],
-                    timeout_ns,
-                    net: Net {
-                        app_app: 0,
-                        app_store: 0,
-                        store_op: 0,
-                    },
-                    rng: &mut rng,
-                    later: &mut later,
-                };
+                let mut cx = cx!(SimTime::from_ns(sweep_at));
                 let mut scan: Vec<u32> = local
                     .on_node(node)
                     .iter()

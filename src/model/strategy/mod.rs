@@ -117,6 +117,52 @@ impl Cx<'_> {
     }
 }
 
+/// Payloads of a strategy's own events: [`EventSlab::insert`] returns the `u32` to pass to
+/// [`Cx::later`], [`EventSlab::take`] gets it back in `on_event`. Freed indices are reused last
+/// in, first out, so payload numbers (and thus runs) are deterministic.
+#[derive(Debug, Clone)]
+pub struct EventSlab<T> {
+    items: Vec<Option<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for EventSlab<T> {
+    fn default() -> Self {
+        EventSlab {
+            items: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> EventSlab<T> {
+    /// Stores `item`; returns its payload index.
+    #[inline]
+    pub fn insert(&mut self, item: T) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.items[i as usize] = Some(item);
+                i
+            }
+            None => {
+                self.items.push(Some(item));
+                (self.items.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Removes and returns the item at payload index `i`.
+    ///
+    /// # Panics
+    /// If `i` holds nothing (taken twice, or never inserted): a model bug.
+    #[inline]
+    pub fn take(&mut self, i: u32) -> T {
+        let item = self.items[i as usize].take().expect("pending event");
+        self.free.push(i);
+        item
+    }
+}
+
 /// One session-persistence strategy.
 pub trait Strategy: Send {
     /// Finds the state for `req` (its cookie may be absent): set `req.st.slot` and

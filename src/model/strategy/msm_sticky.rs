@@ -42,7 +42,7 @@
 //! `NodeAvailabilityCache`, `SessionIdFormat`.
 
 use super::local::Local;
-use super::{Cx, Req, Serializer, Step, Strategy, StrategyEntry};
+use super::{Cx, EventSlab, Req, Serializer, Step, Strategy, StrategyEntry};
 use crate::kernel::SimTime;
 use crate::model::ids::NodeIdx;
 use crate::model::session::SessionRef;
@@ -275,8 +275,7 @@ pub(crate) struct Pending {
 #[derive(Default)]
 pub(crate) struct Async {
     /// Each op and the next op of its batch (`NIL` = last).
-    ops: Vec<(Pending, u32)>,
-    free: Vec<u32>,
+    ops: EventSlab<(Pending, u32)>,
     /// Crash epoch per Tomcat.
     pub(crate) epoch: Vec<u32>,
 }
@@ -284,8 +283,7 @@ pub(crate) struct Async {
 impl Async {
     pub(crate) fn new(apps: usize) -> Self {
         Async {
-            ops: Vec::new(),
-            free: Vec::new(),
+            ops: EventSlab::default(),
             epoch: vec![0; apps],
         }
     }
@@ -307,16 +305,7 @@ impl Async {
                 },
                 next,
             );
-            next = match self.free.pop() {
-                Some(i) => {
-                    self.ops[i as usize] = op;
-                    i
-                }
-                None => {
-                    self.ops.push(op);
-                    (self.ops.len() - 1) as u32
-                }
-            };
+            next = self.ops.insert(op);
         }
         if next != NIL {
             cx.later(delay_ns, next);
@@ -328,8 +317,7 @@ impl Async {
     pub(crate) fn land(&mut self, cx: &mut Cx<'_>, nodes: &mut Nodes, payload: u32) {
         let mut i = payload;
         while i != NIL {
-            let (op, next) = self.ops[i as usize];
-            self.free.push(i);
+            let (op, next) = self.ops.take(i);
             i = next;
             if self.epoch[op.app as usize] != op.epoch {
                 continue;

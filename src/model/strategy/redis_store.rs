@@ -593,13 +593,8 @@ impl Strategy for RedisStore {
     }
 
     fn expire(&mut self, cx: &mut Cx<'_>, node: NodeIdx) {
-        if cx.nodes_up.iter().position(|&u| u) != Some(node as usize) {
-            return;
-        }
-        for n in 0..cx.nodes_up.len() {
-            for slot in self.live.expired(cx, n as NodeIdx) {
-                self.drop_session(cx, slot);
-            }
+        for slot in self.live.expired_everywhere(cx, node) {
+            self.drop_session(cx, slot);
         }
     }
 }
