@@ -20,16 +20,25 @@ pub use rng::{stream_seed, EntityStream, Stream, StreamKey};
 pub use stats::{Counter, Histogram, Tally, TimeWeighted};
 pub use time::SimTime;
 
-/// Asks the CPU to start loading the cache line holding `value` (no effect on results: a
-/// prefetch never faults and changes no state; a no-op off x86-64).
+/// Asks the CPU to start loading the cache lines holding `value` (every 64-byte line it spans;
+/// no effect on results: a prefetch never faults and changes no state; a no-op off x86-64).
 #[inline(always)]
 pub fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 only hints the cache hierarchy; it never faults, even on an invalid
-    // address, and has no architectural effect. `value` is a valid reference anyway.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(value as *const T as *const i8);
+    {
+        let start = value as *const T as usize;
+        let end = start + std::mem::size_of::<T>().max(1);
+        let mut line = start & !63;
+        while line < end {
+            // SAFETY: PREFETCHT0 only hints the cache hierarchy; it never faults, even on an
+            // invalid address, and has no architectural effect. Every line here overlaps
+            // `value`, a valid reference.
+            unsafe {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                _mm_prefetch::<_MM_HINT_T0>(line as *const i8);
+            }
+            line += 64;
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;

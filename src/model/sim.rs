@@ -165,6 +165,8 @@ pub struct Sim {
     stores: Vec<StoreNode>,
     sessions: SessionTable,
     balancer: Box<dyn Balancer>,
+    /// `balancer.reads_session_id()`: whether dispatch formats the cookie's text.
+    balancer_reads_id: bool,
     tries: u32,
     strategy: Box<dyn Strategy>,
     strategy_rng: Stream,
@@ -394,6 +396,7 @@ impl Sim {
             up_count: n as u32,
             stores,
             sessions: SessionTable::default(),
+            balancer_reads_id: balancer.reads_session_id(),
             balancer,
             tries,
             strategy,
@@ -602,7 +605,11 @@ impl Sim {
             Some((id, sref)) => {
                 // the node will look the session up: start loading it now
                 self.sessions.prefetch(sref.slot);
-                id.write(&mut buf, &self.p.routes, &self.p.store_ids)
+                if self.balancer_reads_id {
+                    id.write(&mut buf, &self.p.routes, &self.p.store_ids)
+                } else {
+                    0
+                }
             }
             None => 0,
         };

@@ -1,7 +1,9 @@
 //! Store nodes: memcached (volatile, memory limit with LRU eviction) and Redis (volatile, or
 //! AOF with `appendfsync everysec`). Items are keyed by a `u64` the strategy builds (session slot
 //! and item kind: session, validity, backup, lock…), hold a size and a session version, and are
-//! looked up by hash (never iterated in a way that affects results: eviction follows the LRU list).
+//! looked up by hash. The LRU order is a unique stamp per item, so where the table is iterated
+//! (to start the eviction log, to keep an AOF's contents at a crash) the order is the stamps',
+//! never the table's.
 //!
 //! Sources: memcached 1.6 `items.c` (LRU: a `set` puts the item at the head, a `get` moves it
 //! there only if it was not moved in the last `ITEM_UPDATE_INTERVAL` = 60 s, "so that we don't
@@ -11,7 +13,8 @@
 //! most the last second of writes). memcached's slab classes are not modelled: memory is one pool.
 
 use crate::kernel::SimTime;
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Bytes of per-item overhead (memcached item header, rounded).
@@ -44,18 +47,21 @@ pub struct Item {
     pub expires: SimTime,
     /// Last write.
     pub written: SimTime,
-    key: u64,
     /// Session version the value holds.
     pub version: u32,
-    prev: u32,
-    next: u32,
     /// Last move to the head of the LRU list \[whole s\] (memcached keeps seconds too).
     bumped_s: u32,
     /// Version durable on disk (AOF) and its size; size `NIL` = nothing durable yet.
     durable: (u32, u32),
+    /// Rank of the last move to the LRU head (see [`StoreNode`]'s `lru`).
+    stamp: u64,
 }
 
 const NIL: u32 = u32::MAX;
+
+/// Stale LRU log entries tolerated beyond the number of items (small in tests, so that they
+/// compact often).
+const LRU_LOG_SLACK: usize = if cfg!(test) { 4 } else { 1024 };
 
 /// memcached `ITEM_UPDATE_INTERVAL` \[s\]: a hit moves an item to the LRU head at most this
 /// often.
@@ -96,12 +102,20 @@ pub struct StoreNode {
     /// Memory limit for item footprints \[bytes\] (0 = unlimited).
     pub capacity_bytes: u64,
     used_bytes: u64,
-    /// Key → item index.
-    index: HashMap<u64, u32, BuildHasherDefault<KeyHasher>>,
-    items: Vec<Item>,
-    free: Vec<u32>,
-    head: u32,
-    tail: u32,
+    /// Key → item.
+    index: HashMap<u64, Item, BuildHasherDefault<KeyHasher>>,
+    /// The LRU order is the items' stamps (the rank of their last move to the head). Once the
+    /// node first needs to evict, it also keeps `lru`, a log of those moves: `(key, stamp)` in
+    /// stamp order, oldest first, whose first current entry (the key's item still has that
+    /// stamp) is the LRU tail. Neither touches other items on a move (a linked list rewrites
+    /// both neighbours of a moved item, two cache misses per `set`), and a node that never
+    /// fills keeps no log at all. Stale entries are dropped at the front by eviction and by a
+    /// compaction once they outnumber the items.
+    lru: VecDeque<(u64, u64)>,
+    /// Whether `lru` is kept (the node has needed to evict).
+    lru_kept: bool,
+    /// Stamp of the next move to the LRU head.
+    next_stamp: u64,
     /// Items evicted to make room (LRU).
     pub evictions: u64,
 }
@@ -116,10 +130,9 @@ impl StoreNode {
             capacity_bytes,
             used_bytes: 0,
             index: HashMap::default(),
-            items: Vec::new(),
-            free: Vec::new(),
-            head: NIL,
-            tail: NIL,
+            lru: VecDeque::new(),
+            lru_kept: false,
+            next_stamp: 0,
             evictions: 0,
         }
     }
@@ -128,56 +141,64 @@ impl StoreNode {
         size + 8 + ITEM_OVERHEAD_BYTES
     }
 
-    fn unlink(&mut self, i: u32) {
-        let (p, n) = (self.items[i as usize].prev, self.items[i as usize].next);
-        if p != NIL {
-            self.items[p as usize].next = n
-        } else {
-            self.head = n
+    /// A new stamp for a move of `key` to the LRU head (logged if the log is kept).
+    #[inline]
+    fn stamp(&mut self, key: u64) -> u64 {
+        let stamp = self.next_stamp;
+        self.next_stamp += 1;
+        if self.lru_kept {
+            self.lru.push_back((key, stamp));
         }
-        if n != NIL {
-            self.items[n as usize].prev = p
-        } else {
-            self.tail = p
+        stamp
+    }
+
+    /// Whether the LRU log entry `(key, stamp)` is current.
+    fn current(&self, (key, stamp): (u64, u64)) -> bool {
+        self.index.get(&key).is_some_and(|it| it.stamp == stamp)
+    }
+
+    /// Drops the stale LRU log entries once they outnumber the items (amortised O(1) per
+    /// move). Call only when every moved item holds its new stamp.
+    fn compact_lru(&mut self) {
+        if self.lru.len() > 2 * self.index.len() + LRU_LOG_SLACK {
+            let mut lru = std::mem::take(&mut self.lru);
+            lru.retain(|&e| self.current(e));
+            self.lru = lru;
         }
     }
 
-    fn push_front(&mut self, i: u32) {
-        self.items[i as usize].prev = NIL;
-        self.items[i as usize].next = self.head;
-        if self.head != NIL {
-            self.items[self.head as usize].prev = i;
-        }
-        self.head = i;
-        if self.tail == NIL {
-            self.tail = i;
-        }
+    /// Every item's key, the least recently used first. Iterates the hash table, but the
+    /// stamps are unique, so the order does not depend on it.
+    fn lru_order(&self) -> Vec<(u64, u64)> {
+        let mut v: Vec<(u64, u64)> = self.index.iter().map(|(&k, it)| (k, it.stamp)).collect();
+        v.sort_unstable_by_key(|&(_, stamp)| stamp);
+        v
     }
 
-    fn remove_index(&mut self, i: u32) {
-        self.unlink(i);
-        self.used_bytes -= Self::footprint(self.items[i as usize].size);
-        self.index.remove(&self.items[i as usize].key);
-        self.free.push(i);
+    fn remove(&mut self, key: u64) -> Option<Item> {
+        let it = self.index.remove(&key)?;
+        self.used_bytes -= Self::footprint(it.size);
+        Some(it)
     }
 
     /// `get key`: the item if present and not expired (an expired item is removed). A hit
     /// moves it to the head of the LRU list (memcached: only if it was last moved at least
-    /// [`ITEM_UPDATE_INTERVAL_NS`] ago; Redis: always).
+    /// [`ITEM_UPDATE_INTERVAL_S`] ago; Redis: always).
     pub fn get(&mut self, key: u64, now: SimTime) -> Option<Item> {
-        let &i = self.index.get(&key)?;
-        let it = self.items[i as usize];
+        let it = *self.index.get(&key)?;
         if it.expires <= now {
-            self.remove_index(i);
+            self.remove(key);
             return None;
         }
         let now_s = now.whole_s() as u32;
         if self.kind == StoreKind::Redis
             || now_s.saturating_sub(it.bumped_s) >= ITEM_UPDATE_INTERVAL_S
         {
-            self.unlink(i);
-            self.push_front(i);
-            self.items[i as usize].bumped_s = now_s;
+            let stamp = self.stamp(key);
+            let item = self.index.get_mut(&key).expect("present");
+            item.stamp = stamp;
+            item.bumped_s = now_s;
+            self.compact_lru();
         }
         Some(it)
     }
@@ -202,63 +223,61 @@ impl StoreNode {
         } else {
             now.plus_ns(ttl_ns)
         };
-        let old = self.index.get(&key).copied();
-        let durable = match old {
-            Some(i) => self.durable_after(&self.items[i as usize], now),
-            None => (0, NIL),
-        };
-        let item = Item {
+        let mut item = Item {
             size,
             expires,
             written: now,
-            key,
             version,
-            prev: NIL,
-            next: NIL,
             bumped_s: now.whole_s() as u32,
-            durable,
+            durable: (0, NIL),
+            stamp: 0,
         };
-        let i = match old {
-            // replaced in place: same index entry, moved to the head
-            Some(i) => {
-                self.unlink(i);
-                self.used_bytes -= Self::footprint(self.items[i as usize].size);
-                self.items[i as usize] = item;
-                i
+        item.stamp = self.stamp(key);
+        let aof = self.persistence == Persistence::AofEverysec;
+        match self.index.entry(key) {
+            // replaced in place, moved to the head
+            Entry::Occupied(mut e) => {
+                let old = e.get_mut();
+                if aof {
+                    item.durable = Self::durable_after(old, now);
+                }
+                self.used_bytes -= Self::footprint(old.size);
+                *old = item;
             }
-            None => {
-                let i = match self.free.pop() {
-                    Some(i) => {
-                        self.items[i as usize] = item;
-                        i
-                    }
-                    None => {
-                        self.items.push(item);
-                        (self.items.len() - 1) as u32
-                    }
-                };
-                self.index.insert(key, i);
-                i
+            Entry::Vacant(e) => {
+                e.insert(item);
             }
-        };
-        self.push_front(i);
+        }
         self.used_bytes += Self::footprint(size);
         let mut evicted = Vec::new();
-        while self.capacity_bytes > 0 && self.used_bytes > self.capacity_bytes && self.tail != i {
-            let t = self.tail;
-            evicted.push(self.items[t as usize].key);
-            self.remove_index(t);
+        if self.capacity_bytes > 0 && self.used_bytes > self.capacity_bytes && !self.lru_kept {
+            self.lru = self.lru_order().into();
+            self.lru_kept = true;
+        }
+        while self.capacity_bytes > 0 && self.used_bytes > self.capacity_bytes {
+            // the LRU tail, unless it is the item just stored
+            let Some(&(tail, stamp)) = self.lru.front() else {
+                break;
+            };
+            if !self.current((tail, stamp)) {
+                self.lru.pop_front();
+                continue;
+            }
+            if tail == key {
+                break;
+            }
+            self.lru.pop_front();
+            evicted.push(tail);
+            self.remove(tail);
             self.evictions += 1;
         }
+        self.compact_lru();
         evicted
     }
 
-    /// What is durable of an item written at `old.written`, seen from `now`: with AOF
-    /// everysec, a write is durable once a whole-second fsync boundary has passed after it.
-    fn durable_after(&self, old: &Item, now: SimTime) -> (u32, u32) {
-        if self.persistence != Persistence::AofEverysec {
-            return (0, NIL);
-        }
+    /// What is durable (AOF everysec) of an item written at `old.written`, seen from `now`: a
+    /// write is durable once a whole-second fsync boundary has passed after it.
+    fn durable_after(old: &Item, now: SimTime) -> (u32, u32) {
         if now.whole_s() > old.written.whole_s() {
             (old.version, old.size as u32)
         } else {
@@ -268,13 +287,7 @@ impl StoreNode {
 
     /// `delete key`. Returns whether it was present.
     pub fn delete(&mut self, key: u64) -> bool {
-        match self.index.get(&key) {
-            Some(&i) => {
-                self.remove_index(i);
-                true
-            }
-            None => false,
-        }
+        self.remove(key).is_some()
     }
 
     /// `add key` (memcached; Redis `SETNX`): stores only if absent; returns whether it stored.
@@ -291,11 +304,11 @@ impl StoreNode {
     /// reverts to its previous durable version, or disappears if it had none).
     pub fn crash(&mut self, now: SimTime) {
         self.up = false;
+        // AOF: what was fsynced, oldest LRU move first
         let keep: Vec<(u64, Item)> = if self.persistence == Persistence::AofEverysec {
             let mut v: Vec<(u64, Item)> = Vec::new();
-            let mut i = self.head;
-            while i != NIL {
-                let it = self.items[i as usize];
+            for (key, _) in self.lru_order() {
+                let it = self.index[&key];
                 let (version, size) = if now.whole_s() > it.written.whole_s() {
                     (it.version, it.size as u32)
                 } else {
@@ -303,7 +316,7 @@ impl StoreNode {
                 };
                 if size != NIL {
                     v.push((
-                        it.key,
+                        key,
                         Item {
                             version,
                             size: size as u64,
@@ -312,7 +325,6 @@ impl StoreNode {
                         },
                     ));
                 }
-                i = it.next;
             }
             v
         } else {
@@ -327,12 +339,12 @@ impl StoreNode {
         *self = StoreNode::new(kind, persistence, cap);
         self.evictions = ev;
         self.up = false;
-        // reinsert in LRU order (head first → insert from the tail end)
-        for (key, it) in keep.into_iter().rev() {
+        // reinsert in LRU order, the oldest first, so the newest ends at the head
+        for (key, it) in keep {
             self.set(key, it.size, it.version, 0, it.written);
-            if let Some(&i) = self.index.get(&key) {
-                self.items[i as usize].expires = it.expires;
-                self.items[i as usize].durable = it.durable;
+            if let Some(item) = self.index.get_mut(&key) {
+                item.expires = it.expires;
+                item.durable = it.durable;
             }
         }
     }
@@ -361,13 +373,7 @@ mod tests {
     impl StoreNode {
         /// Keys from the LRU head to the tail.
         fn clone_lru(&self) -> Vec<u64> {
-            let mut v = Vec::new();
-            let mut i = self.head;
-            while i != NIL {
-                v.push(self.items[i as usize].key);
-                i = self.items[i as usize].next;
-            }
-            v
+            self.lru_order().iter().rev().map(|&(k, _)| k).collect()
         }
     }
 
@@ -418,5 +424,92 @@ mod tests {
         r.set(1, 10, 1, 0, at(100));
         r.crash(at(2100));
         assert_eq!(r.get(1, at(2200)).map(|i| i.version), Some(1));
+    }
+
+    /// The LRU as a plain list (most recent first), as memcached keeps it: the reference the
+    /// stamped store must match operation for operation.
+    struct RefLru {
+        list: Vec<(u64, u64, SimTime, u32)>, // key, size, expires, last move [s]
+        used: u64,
+        cap: u64,
+    }
+
+    impl RefLru {
+        fn get(&mut self, key: u64, now: SimTime) -> Option<u64> {
+            let p = self.list.iter().position(|e| e.0 == key)?;
+            if self.list[p].2 <= now {
+                let e = self.list.remove(p);
+                self.used -= StoreNode::footprint(e.1);
+                return None;
+            }
+            let now_s = now.whole_s() as u32;
+            let size = self.list[p].1;
+            if now_s.saturating_sub(self.list[p].3) >= ITEM_UPDATE_INTERVAL_S {
+                let mut e = self.list.remove(p);
+                e.3 = now_s;
+                self.list.insert(0, e);
+            }
+            Some(size)
+        }
+        fn set(&mut self, key: u64, size: u64, ttl: u64, now: SimTime) -> Vec<u64> {
+            if let Some(p) = self.list.iter().position(|e| e.0 == key) {
+                let e = self.list.remove(p);
+                self.used -= StoreNode::footprint(e.1);
+            }
+            let exp = if ttl == 0 {
+                SimTime::MAX
+            } else {
+                now.plus_ns(ttl)
+            };
+            self.list.insert(0, (key, size, exp, now.whole_s() as u32));
+            self.used += StoreNode::footprint(size);
+            let mut ev = Vec::new();
+            while self.cap > 0 && self.used > self.cap && self.list.len() > 1 {
+                let e = self.list.pop().expect("non-empty");
+                self.used -= StoreNode::footprint(e.1);
+                ev.push(e.0);
+            }
+            ev
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Gets, sets, deletes and adds on a memcached node with room for a few items evict
+        /// the same keys, in the same order, as a plain LRU list, and leave the same LRU order.
+        #[test]
+        fn stamped_lru_matches_a_plain_lru_list(
+            ops in proptest::collection::vec((0u8..4, 0u64..24, 1u64..400, 0u64..40), 1..400)
+        ) {
+            let cap = 6 * StoreNode::footprint(200);
+            let mut m = StoreNode::new(StoreKind::Memcached, Persistence::Volatile, cap);
+            let mut r = RefLru { list: Vec::new(), used: 0, cap };
+            let mut t_s = 0;
+            for (op, key, size, dt_s) in ops {
+                t_s += dt_s;
+                let now = SimTime::from_s(t_s);
+                let ttl = if key % 5 == 0 { 90_000_000_000 } else { 0 };
+                match op {
+                    0 => proptest::prop_assert_eq!(m.get(key, now).map(|i| i.size), r.get(key, now)),
+                    1 => proptest::prop_assert_eq!(m.set(key, size, 1, ttl, now), r.set(key, size, ttl, now)),
+                    2 => {
+                        let was = r.list.iter().position(|e| e.0 == key).map(|p| r.list.remove(p));
+                        if let Some(e) = was {
+                            r.used -= StoreNode::footprint(e.1);
+                        }
+                        proptest::prop_assert_eq!(m.delete(key), was.is_some());
+                    }
+                    _ => {
+                        let stored = r.get(key, now).is_none();
+                        if stored {
+                            r.set(key, size, ttl, now);
+                        }
+                        proptest::prop_assert_eq!(m.add(key, size, ttl, now), stored);
+                    }
+                }
+                proptest::prop_assert_eq!(m.clone_lru(), r.list.iter().map(|e| e.0).collect::<Vec<_>>());
+                proptest::prop_assert_eq!(m.used_bytes(), r.used);
+            }
+        }
     }
 }

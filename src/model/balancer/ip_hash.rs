@@ -88,6 +88,10 @@ impl Balancer for IpHash {
     fn tries(&self) -> u32 {
         self.upstream.tries.max(1)
     }
+
+    fn reads_session_id(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,12 @@ pub trait Balancer: Send {
     fn free(&mut self, peer: usize, failed: bool, now_s: u64);
     /// Max attempts per request: nginx u->peer.tries = number of non-down servers (single server: 1).
     fn tries(&self) -> u32;
+    /// Whether `pick` reads [`RequestKey::session_id`]; when false the simulator may pass an
+    /// empty id instead of formatting the cookie's text (a speed hint, no effect on results).
+    /// Default: true.
+    fn reads_session_id(&self) -> bool {
+        true
+    }
 }
 
 /// Resolved, validated parameters (the simulator parses the TOML and fills this).

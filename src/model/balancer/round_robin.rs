@@ -48,6 +48,10 @@ impl Balancer for RoundRobin {
     fn tries(&self) -> u32 {
         self.upstream.tries.max(1)
     }
+
+    fn reads_session_id(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
