@@ -235,11 +235,25 @@ impl<E: Copy> FutureEventList<E> for RadixQueue<E> {
         if self.len == 0 {
             return None;
         }
-        if self.head == self.fifo.len() {
-            self.refill();
-        }
-        let e = self.fifo[self.head];
-        self.head += 1;
+        let e = if self.head < self.fifo.len() {
+            let e = self.fifo[self.head];
+            self.head += 1;
+            e
+        } else {
+            let i = self.first_occupied();
+            if self.buckets[i].len() == 1 {
+                // the minimum alone in its bucket (the common case when times rarely
+                // coincide): taken directly, nothing to redistribute
+                self.unmark(i);
+                let e = self.buckets[i].pop().expect("occupied");
+                self.last = e.time;
+                e
+            } else {
+                self.refill();
+                self.head = 1;
+                self.fifo[0]
+            }
+        };
         self.len -= 1;
         if self.head == self.fifo.len() {
             self.fifo.clear();
