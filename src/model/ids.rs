@@ -46,7 +46,12 @@ impl NodeRef {
 /// A Tomcat session id: 16 random bytes shown as 32 upper-case hex characters, an optional
 /// memcached node suffix (msm: `-<nodeId>`) and an optional `.jvmRoute`
 /// (Tomcat `StandardSessionIdGenerator`: `sessionIdLength` 16, upper-case hex).
+///
+/// 24 bytes: `packed(8)` lowers the `u128`'s alignment to 8, so a cookie (id and table
+/// reference) fits in 40 bytes and a session's metadata in 56, where 16-byte alignment padded
+/// them to 48 and 64 (the fields are only ever read by value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(packed(8))]
 pub struct SessionId {
     /// The random part.
     pub base: u128,
@@ -55,6 +60,8 @@ pub struct SessionId {
     /// Index of the memcached node named in the id (msm), or [`SessionId::NONE`].
     pub store: u16,
 }
+
+const _: () = assert!(std::mem::size_of::<SessionId>() == 24);
 
 impl SessionId {
     /// No route / no store suffix.
