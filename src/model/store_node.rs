@@ -41,12 +41,12 @@ pub enum Persistence {
 /// One stored item.
 #[derive(Debug, Clone, Copy)]
 pub struct Item {
-    /// Value size \[bytes\].
-    pub size: u64,
+    /// Value size \[bytes\] (see [`Item::size`]).
+    size: u32,
     /// Expiry time (memcached exptime / Redis EXPIRE); `SimTime::MAX` = none.
     pub expires: SimTime,
-    /// Last write.
-    pub written: SimTime,
+    /// Last write \[whole s\] (what the AOF fsync rule needs).
+    written_s: u32,
     /// Session version the value holds.
     pub version: u32,
     /// Last move to the head of the LRU list \[whole s\] (memcached keeps seconds too).
@@ -62,6 +62,16 @@ const NIL: u32 = u32::MAX;
 /// Stale LRU log entries tolerated beyond the number of items (small in tests, so that they
 /// compact often).
 const LRU_LOG_SLACK: usize = if cfg!(test) { 4 } else { 1024 };
+
+impl Item {
+    /// Value size \[bytes\].
+    pub fn size(&self) -> u64 {
+        self.size.into()
+    }
+}
+
+// 40 bytes: 48 per hash-table entry with its key
+const _: () = assert!(std::mem::size_of::<Item>() == 40);
 
 /// memcached `ITEM_UPDATE_INTERVAL` \[s\]: a hit moves an item to the LRU head at most this
 /// often.
@@ -177,7 +187,7 @@ impl StoreNode {
 
     fn remove(&mut self, key: u64) -> Option<Item> {
         let it = self.index.remove(&key)?;
-        self.used_bytes -= Self::footprint(it.size);
+        self.used_bytes -= Self::footprint(it.size.into());
         Some(it)
     }
 
@@ -224,9 +234,9 @@ impl StoreNode {
             now.plus_ns(ttl_ns)
         };
         let mut item = Item {
-            size,
+            size: u32::try_from(size).expect("item size below 4 GiB"),
             expires,
-            written: now,
+            written_s: now.whole_s() as u32,
             version,
             bumped_s: now.whole_s() as u32,
             durable: (0, NIL),
@@ -241,7 +251,7 @@ impl StoreNode {
                 if aof {
                     item.durable = Self::durable_after(old, now);
                 }
-                self.used_bytes -= Self::footprint(old.size);
+                self.used_bytes -= Self::footprint(old.size.into());
                 *old = item;
             }
             Entry::Vacant(e) => {
@@ -278,8 +288,8 @@ impl StoreNode {
     /// What is durable (AOF everysec) of an item written at `old.written`, seen from `now`: a
     /// write is durable once a whole-second fsync boundary has passed after it.
     fn durable_after(old: &Item, now: SimTime) -> (u32, u32) {
-        if now.whole_s() > old.written.whole_s() {
-            (old.version, old.size as u32)
+        if now.whole_s() > u64::from(old.written_s) {
+            (old.version, old.size)
         } else {
             old.durable
         }
@@ -309,8 +319,8 @@ impl StoreNode {
             let mut v: Vec<(u64, Item)> = Vec::new();
             for (key, _) in self.lru_order() {
                 let it = self.index[&key];
-                let (version, size) = if now.whole_s() > it.written.whole_s() {
-                    (it.version, it.size as u32)
+                let (version, size) = if now.whole_s() > u64::from(it.written_s) {
+                    (it.version, it.size)
                 } else {
                     it.durable
                 };
@@ -319,7 +329,7 @@ impl StoreNode {
                         key,
                         Item {
                             version,
-                            size: size as u64,
+                            size,
                             durable: (version, size),
                             ..it
                         },
@@ -341,7 +351,8 @@ impl StoreNode {
         self.up = false;
         // reinsert in LRU order, the oldest first, so the newest ends at the head
         for (key, it) in keep {
-            self.set(key, it.size, it.version, 0, it.written);
+            let written = SimTime::from_s(it.written_s.into());
+            self.set(key, it.size.into(), it.version, 0, written);
             if let Some(item) = self.index.get_mut(&key) {
                 item.expires = it.expires;
                 item.durable = it.durable;
@@ -490,7 +501,7 @@ mod tests {
                 let now = SimTime::from_s(t_s);
                 let ttl = if key % 5 == 0 { 90_000_000_000 } else { 0 };
                 match op {
-                    0 => proptest::prop_assert_eq!(m.get(key, now).map(|i| i.size), r.get(key, now)),
+                    0 => proptest::prop_assert_eq!(m.get(key, now).map(|i| i.size()), r.get(key, now)),
                     1 => proptest::prop_assert_eq!(m.set(key, size, 1, ttl, now), r.set(key, size, ttl, now)),
                     2 => {
                         let was = r.list.iter().position(|e| e.0 == key).map(|p| r.list.remove(p));

@@ -313,7 +313,7 @@ impl Strategy for MsmNonSticky {
             }
             GET => {
                 let item = cx.stores[store as usize].get(key(r.slot, r.gen, Kind::Session), cx.now);
-                let size = item.map_or(0, |i| i.size);
+                let size = item.map_or(0, |i| i.size());
                 count_op(cx, Kind::Session, size);
                 if let Some(i) = item {
                     if i.version < s.version {
@@ -331,7 +331,7 @@ impl Strategy for MsmNonSticky {
                 if cx.stores[store as usize].up {
                     let it =
                         cx.stores[store as usize].get(key(r.slot, r.gen, Kind::Validity), cx.now);
-                    count_op(cx, Kind::Validity, it.map_or(0, |i| i.size));
+                    count_op(cx, Kind::Validity, it.map_or(0, |i| i.size()));
                 }
                 req.st.stage = VALIDITY;
                 Step::Wait(rtt(cx))
@@ -354,7 +354,7 @@ impl Strategy for MsmNonSticky {
                     return Step::Wait(self.nodes.op_timeout_ns);
                 }
                 let it = cx.stores[bak as usize].get(key(r.slot, r.gen, Kind::BakValidity), cx.now);
-                count_op(cx, Kind::BakValidity, it.map_or(0, |i| i.size));
+                count_op(cx, Kind::BakValidity, it.map_or(0, |i| i.size()));
                 req.st.scratch = (req.st.scratch & 0xFFFF_FFFF) | (bak as u64) << VERSION_SHIFT;
                 req.st.stage = if it.is_some() { BAK_VALIDITY } else { 0xFF };
                 Step::Wait(rtt(cx))
@@ -366,7 +366,7 @@ impl Strategy for MsmNonSticky {
                 } else {
                     None
                 };
-                let size = item.map_or(0, |i| i.size);
+                let size = item.map_or(0, |i| i.size());
                 count_op(cx, Kind::BakSession, size);
                 let Some(i) = item else {
                     req.st.stage = 0xFF;

@@ -475,7 +475,7 @@ impl Strategy for MsmSticky {
                     return Step::Wait(self.nodes.op_timeout_ns);
                 }
                 let item = cx.stores[store as usize].get(k, cx.now);
-                let size = item.map_or(0, |i| i.size);
+                let size = item.map_or(0, |i| i.size());
                 count_op(cx, Kind::Session, size);
                 req.st.scratch = item.map_or(0, |i| i.version as u64 + 1);
                 req.st.stage = LOADED;

@@ -348,7 +348,7 @@ impl RedisStore {
                 } else {
                     it.expires.since(now).max(1)
                 };
-                cx.stores[0].set(k, it.size, it.version, ttl, now);
+                cx.stores[0].set(k, it.size(), it.version, ttl, now);
             }
         }
     }
@@ -379,8 +379,11 @@ impl Strategy for RedisStore {
                 let k = key(cookie.slot, cookie.gen);
                 let hit = self.master_node(cx).get(k, now);
                 let kb = self.key_bytes(&id);
-                cx.obs
-                    .app_store(now, 1, kb + hit.map_or(0, |i| i.size) + ITEM_OVERHEAD_BYTES);
+                cx.obs.app_store(
+                    now,
+                    1,
+                    kb + hit.map_or(0, |i| i.size()) + ITEM_OVERHEAD_BYTES,
+                );
                 req.st.stage = 2;
                 let session = cx
                     .sessions
@@ -393,7 +396,7 @@ impl Strategy for RedisStore {
                         }
                         req.st.seen = it.version;
                         req.st.scratch = FOUND | cookie.gen as u64;
-                        Step::Wait(ow + self.o.serializer.cpu_ns(it.size))
+                        Step::Wait(ow + self.o.serializer.cpu_ns(it.size()))
                     }
                     (_, Some(_)) => {
                         // a miss, or found but expired (Tomcat isValid): the state is gone
@@ -490,7 +493,7 @@ impl Strategy for RedisStore {
         req.st.stage = 2;
         if !save {
             if let Some(it) = cur {
-                self.write(cx, k, it.size, it.version, ttl);
+                self.write(cx, k, it.size(), it.version, ttl);
             }
             cx.obs.app_store(now, 1, kb + ITEM_OVERHEAD_BYTES);
             return Step::Wait(ow);
