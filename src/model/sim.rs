@@ -707,8 +707,10 @@ impl Sim {
             }
             None => f(self.strategy.as_mut(), &mut cx, None),
         };
-        for (delay, payload) in self.later.drain(..) {
-            s.schedule_in(delay, Event::Strategy(payload));
+        if !self.later.is_empty() {
+            for (delay, payload) in self.later.drain(..) {
+                s.schedule_in(delay, Event::Strategy(payload));
+            }
         }
         let live = self.sessions.live();
         self.obs.live_sessions.set(now, live as f64);
