@@ -51,7 +51,7 @@ impl NodeRef {
 /// reference) fits in 40 bytes and a session's metadata in 56, where 16-byte alignment padded
 /// them to 48 and 64 (the fields are only ever read by value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[repr(packed(8))]
+#[repr(Rust, packed(8))]
 pub struct SessionId {
     /// The random part.
     pub base: u128,

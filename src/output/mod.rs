@@ -54,7 +54,7 @@ fn csv_bytes(header: &[String], rows: impl Iterator<Item = Vec<String>>) -> Resu
     for r in rows {
         w.write_record(&r)?;
     }
-    Ok(w.into_inner().context("flushing CSV")?)
+    w.into_inner().context("flushing CSV")
 }
 
 /// runs.csv bytes: one row per run, sorted by (point, replication).

@@ -75,7 +75,7 @@ fn values(key: &str, v: toml::Value, file: &str) -> Result<Vec<toml::Value>, Con
         Values::List(l) if l.is_empty() => Err(fail("expected a non-empty list of values".into())),
         Values::List(l) => Ok(l),
         Values::Step { from, to, step } => {
-            if !(step > 0.0) || !from.is_finite() || !to.is_finite() || to < from {
+            if step.is_nan() || step <= 0.0 || !from.is_finite() || !to.is_finite() || to < from {
                 return Err(fail(format!(
                     "expected from ≤ to and step > 0, got from={from}, to={to}, step={step}"
                 )));
@@ -113,7 +113,7 @@ fn values(key: &str, v: toml::Value, file: &str) -> Result<Vec<toml::Value>, Con
                     )))
                 }
             };
-            if log && !(from > 0.0) {
+            if log && (from.is_nan() || from <= 0.0) {
                 return Err(fail(format!("a log scale needs from > 0, got {from}")));
             }
             let xs = (0..points)

@@ -18,16 +18,17 @@
 //! [`EventQueue`], which the [`Scheduler`](super::Scheduler) uses, is the radix heap: the fastest
 //! of the three in the hold model at every size, in both increment mixes (`cargo bench --bench
 //! queue`: pre-fill N events, then pop + push(now + increment); ns per hold operation, criterion
-//! point estimate, 2-core development machine otherwise idle during the measurement):
+//! point estimate, 2-core development machine, other work paused but the VM's neighbours not:
+//! the same binary varies by 5–20% between runs):
 //!
 //! ```text
 //! increments                      N    HeapQueue  RadixQueue  CalendarQueue  (std BinaryHeap)
-//! exp, mean 1 s               1 000        73.0        30.1           27.9          50.5
-//!                           100 000       163.9        44.2          129.9         140.1
-//!                         1 000 000       348.3        48.6          227.5         878.8
-//! DES mix: 10 % zero,         1 000        55.3        26.5           28.2          53.4
-//!   2/3 exp 3 ms, 1/3 exp 1 s 100 000      99.7        33.7           80.9         128.5
-//!                         1 000 000       169.1        37.7          167.4         618.0
+//! exp, mean 1 s               1 000        89.3        24.7           27.9          47.3
+//!                           100 000       134.5        37.9          105.6         143.9
+//!                         1 000 000       372.0        38.5          257.7         974.3
+//! DES mix: 10 % zero,         1 000        58.0        21.5           27.6          53.5
+//!   2/3 exp 3 ms, 1/3 exp 1 s 100 000     118.5        33.2          111.5         182.7
+//!                         1 000 000       202.7        33.5          138.3         405.4
 //! ```
 //!
 //! The radix heap's cost hardly grows with N: a push is an append, and an event moves two or
@@ -40,7 +41,9 @@
 //! Radix-heap variants measured in the same benchmark (DES mix, N = 1k / 100k / 1M, ns, the
 //! machine partly busy): bit buckets on `time << 64 | seq` (the textbook form) 44 / 65 / 76;
 //! bit buckets on the time with the FIFO bucket 48 / 57 / 69; digit buckets of 6 bits
-//! 25 / 31 / 37, 7 bits 27 / 31 / 39, 8 bits (kept) 22 / 32 / 33.
+//! 25 / 31 / 37, 7 bits 27 / 31 / 39, 8 bits (kept) 22 / 32 / 33. Taking a lone minimum straight
+//! from its bucket instead of through the FIFO bucket (kept) then gave, side by side,
+//! exponential 31.0 → 24.1 (1k) and 48.5 → 38.3 (1M), DES mix 35.8 → 29.6 (100k).
 
 mod calendar;
 mod heap;

@@ -22,7 +22,9 @@
 //!   64 buckets);
 //! - when the FIFO bucket is empty, pop takes the first non-empty bucket, sets `last` to its
 //!   minimum and redistributes its entries to lower levels (or the FIFO bucket). A level-0 bucket
-//!   holds a single time value, so it becomes the FIFO bucket by a swap, without moving anything.
+//!   holds a single time value, so it becomes the FIFO bucket by a swap, without moving anything;
+//! - when that first non-empty bucket holds a single event (usual when event times rarely
+//!   coincide), pop takes it directly: it is the minimum, and nothing needs redistributing.
 //!
 //! An entry moves at most once per level (8 times), and in the hold model two or three times;
 //! push is O(1) (an XOR, a leading-zero count, an append and two bit sets). In the hold model
