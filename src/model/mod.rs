@@ -3,6 +3,7 @@
 
 pub mod balancer;
 pub mod ids;
+pub mod item_table;
 pub mod observe;
 pub mod replay;
 pub mod session;

@@ -602,9 +602,10 @@ impl Sim {
         let addr = self.clients[req.client as usize].addr;
         let mut buf = [0u8; 96];
         let len = match &req.cookie {
-            Some((id, sref)) => {
+            Some(cookie @ (id, sref)) => {
                 // the node will look the session up: start loading it now
                 self.sessions.prefetch(sref.slot);
+                self.strategy.prefetch(&self.stores, cookie);
                 if self.balancer_reads_id {
                     id.write(&mut buf, &self.p.routes, &self.p.store_ids)
                 } else {

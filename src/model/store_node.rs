@@ -12,10 +12,9 @@
 //! Redis 7 `aof.c` (`appendfsync everysec`: the AOF is fsynced once a second, so a crash loses at
 //! most the last second of writes). memcached's slab classes are not modelled: memory is one pool.
 
+use super::item_table::ItemTable;
 use crate::kernel::SimTime;
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 
 /// Bytes of per-item overhead (memcached item header, rounded).
 pub const ITEM_OVERHEAD_BYTES: u64 = 50;
@@ -39,7 +38,7 @@ pub enum Persistence {
 }
 
 /// One stored item.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Item {
     /// Value size \[bytes\] (see [`Item::size`]).
     size: u32,
@@ -77,30 +76,6 @@ const _: () = assert!(std::mem::size_of::<Item>() == 40);
 /// often.
 pub const ITEM_UPDATE_INTERVAL_S: u32 = 60;
 
-/// The hash of a store key: the keys of one session's items differ only in their low 3 bits
-/// (the item kind, see `msm_sticky::key`), so those bits are added after mixing the rest: a
-/// session's items land in neighbouring buckets of the table, and the second and later
-/// operations of a request on its session find their bucket already in cache. (The keys are
-/// the strategies' own integers, never input, so no DoS-resistant hash is needed.)
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("store keys are u64")
-    }
-    #[inline]
-    fn write_u64(&mut self, key: u64) {
-        // Fibonacci hashing of the session part; hashbrown takes the bucket from the low bits
-        // and a 7-bit tag from the top bits
-        let h = (key >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = h.rotate_left(26).wrapping_add(key & 7);
-    }
-}
-
 /// One store node.
 pub struct StoreNode {
     /// Flavour.
@@ -113,7 +88,7 @@ pub struct StoreNode {
     pub capacity_bytes: u64,
     used_bytes: u64,
     /// Key → item.
-    index: HashMap<u64, Item, BuildHasherDefault<KeyHasher>>,
+    index: ItemTable<Item>,
     /// The LRU order is the items' stamps (the rank of their last move to the head). Once the
     /// node first needs to evict, it also keeps `lru`, a log of those moves: `(key, stamp)` in
     /// stamp order, oldest first, whose first current entry (the key's item still has that
@@ -139,7 +114,7 @@ impl StoreNode {
             up: true,
             capacity_bytes,
             used_bytes: 0,
-            index: HashMap::default(),
+            index: ItemTable::default(),
             lru: VecDeque::new(),
             lru_kept: false,
             next_stamp: 0,
@@ -164,7 +139,7 @@ impl StoreNode {
 
     /// Whether the LRU log entry `(key, stamp)` is current.
     fn current(&self, (key, stamp): (u64, u64)) -> bool {
-        self.index.get(&key).is_some_and(|it| it.stamp == stamp)
+        self.index.get(key).is_some_and(|it| it.stamp == stamp)
     }
 
     /// Drops the stale LRU log entries once they outnumber the items (amortised O(1) per
@@ -180,13 +155,13 @@ impl StoreNode {
     /// Every item's key, the least recently used first. Iterates the hash table, but the
     /// stamps are unique, so the order does not depend on it.
     fn lru_order(&self) -> Vec<(u64, u64)> {
-        let mut v: Vec<(u64, u64)> = self.index.iter().map(|(&k, it)| (k, it.stamp)).collect();
+        let mut v: Vec<(u64, u64)> = self.index.iter().map(|(k, it)| (k, it.stamp)).collect();
         v.sort_unstable_by_key(|&(_, stamp)| stamp);
         v
     }
 
     fn remove(&mut self, key: u64) -> Option<Item> {
-        let it = self.index.remove(&key)?;
+        let it = self.index.remove(key)?;
         self.used_bytes -= Self::footprint(it.size.into());
         Some(it)
     }
@@ -195,7 +170,7 @@ impl StoreNode {
     /// moves it to the head of the LRU list (memcached: only if it was last moved at least
     /// [`ITEM_UPDATE_INTERVAL_S`] ago; Redis: always).
     pub fn get(&mut self, key: u64, now: SimTime) -> Option<Item> {
-        let it = *self.index.get(&key)?;
+        let it = *self.index.get(key)?;
         if it.expires <= now {
             self.remove(key);
             return None;
@@ -205,7 +180,7 @@ impl StoreNode {
             || now_s.saturating_sub(it.bumped_s) >= ITEM_UPDATE_INTERVAL_S
         {
             let stamp = self.stamp(key);
-            let item = self.index.get_mut(&key).expect("present");
+            let item = self.index.get_mut(key).expect("present");
             item.stamp = stamp;
             item.bumped_s = now_s;
             self.compact_lru();
@@ -213,9 +188,16 @@ impl StoreNode {
         Some(it)
     }
 
+    /// Starts loading where `key` would be found (no effect on results): a strategy that knows
+    /// which item its next step reads or writes calls this when it schedules the step.
+    #[inline]
+    pub fn prefetch(&self, key: u64) {
+        self.index.prefetch(key);
+    }
+
     /// Whether `key` is present (no LRU effect, no expiry check): for assertions and recovery.
     pub fn contains(&self, key: u64) -> bool {
-        self.index.contains_key(&key)
+        self.index.get(key).is_some()
     }
 
     /// `set key` (memcached `set`, Redis `SET`): stores or replaces, evicting from the LRU tail
@@ -244,18 +226,17 @@ impl StoreNode {
         };
         item.stamp = self.stamp(key);
         let aof = self.persistence == Persistence::AofEverysec;
-        match self.index.entry(key) {
+        match self.index.get_mut(key) {
             // replaced in place, moved to the head
-            Entry::Occupied(mut e) => {
-                let old = e.get_mut();
+            Some(old) => {
                 if aof {
                     item.durable = Self::durable_after(old, now);
                 }
                 self.used_bytes -= Self::footprint(old.size.into());
                 *old = item;
             }
-            Entry::Vacant(e) => {
-                e.insert(item);
+            None => {
+                self.index.insert(key, item);
             }
         }
         self.used_bytes += Self::footprint(size);
@@ -318,7 +299,7 @@ impl StoreNode {
         let keep: Vec<(u64, Item)> = if self.persistence == Persistence::AofEverysec {
             let mut v: Vec<(u64, Item)> = Vec::new();
             for (key, _) in self.lru_order() {
-                let it = self.index[&key];
+                let it = *self.index.get(key).expect("in the table");
                 let (version, size) = if now.whole_s() > u64::from(it.written_s) {
                     (it.version, it.size)
                 } else {
@@ -353,7 +334,7 @@ impl StoreNode {
         for (key, it) in keep {
             let written = SimTime::from_s(it.written_s.into());
             self.set(key, it.size.into(), it.version, 0, written);
-            if let Some(item) = self.index.get_mut(&key) {
+            if let Some(item) = self.index.get_mut(key) {
                 item.expires = it.expires;
                 item.durable = it.durable;
             }

@@ -188,6 +188,11 @@ pub trait Strategy: Send {
     fn store_up(&mut self, _cx: &mut Cx<'_>, _store: u16) {}
     /// The periodic expiry sweep of `node` (Tomcat `ManagerBase.processExpires`).
     fn expire(&mut self, cx: &mut Cx<'_>, node: NodeIdx);
+    /// A hint, when a request carrying `cookie` is sent to an app node: the strategy may start
+    /// loading the store items its `begin` will read (see [`StoreNode::prefetch`]). Must not
+    /// change any state. Default: nothing.
+    #[inline]
+    fn prefetch(&self, _stores: &[StoreNode], _cookie: &(SessionId, SessionRef)) {}
 }
 
 /// A registry entry.

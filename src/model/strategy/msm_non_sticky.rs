@@ -57,8 +57,9 @@ use super::msm_sticky::{
     Kind, Nodes, Pending, LOCK_BYTES, VALIDITY_BYTES,
 };
 use super::{Cx, Req, Serializer, Step, Strategy, StrategyEntry};
-use crate::model::ids::NodeIdx;
+use crate::model::ids::{NodeIdx, SessionId};
 use crate::model::session::SessionRef;
+use crate::model::store_node::StoreNode;
 use crate::scenario::config::ExperimentConfig;
 use crate::scenario::units::Duration;
 use serde::Deserialize;
@@ -251,6 +252,17 @@ impl MsmNonSticky {
 }
 
 impl Strategy for MsmNonSticky {
+    /// `begin` takes the lock (unless `lockingMode` none) and reads the session from the node
+    /// its id names: both items sit side by side there.
+    fn prefetch(&self, stores: &[StoreNode], (id, r): &(SessionId, SessionRef)) {
+        if let Some(st) = stores.get(id.store as usize) {
+            st.prefetch(key(r.slot, r.gen, Kind::Session));
+            if self.mode != LockMode::None {
+                st.prefetch(key(r.slot, r.gen, Kind::Lock));
+            }
+        }
+    }
+
     fn begin(&mut self, cx: &mut Cx<'_>, req: &mut Req<'_>) -> Step {
         let Some((_, r)) = req.cookie else {
             return Step::Done;

@@ -298,6 +298,7 @@ impl Async {
     pub(crate) fn send_batch(&mut self, cx: &mut Cx<'_>, delay_ns: u64, ops: &[Pending]) {
         let mut next = NIL;
         for op in ops.iter().rev() {
+            cx.stores[op.store as usize].prefetch(key(op.slot, op.gen, op.kind));
             let op = (
                 Pending {
                     epoch: self.epoch[op.app as usize],
