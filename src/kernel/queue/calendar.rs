@@ -295,14 +295,3 @@ impl<E: Copy> FutureEventList<E> for CalendarQueue<E> {
         Some((SimTime::from_ns(e.time), e.event))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::check;
-    use super::CalendarQueue;
-
-    #[test]
-    fn pops_in_time_then_fifo_order_against_a_sorted_reference() {
-        check::all_scenarios::<CalendarQueue<u32>>();
-    }
-}

@@ -124,14 +124,3 @@ impl<E: Copy> FutureEventList<E> for HeapQueue<E> {
         Some((SimTime::from_ns(top.time), top.event))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::check;
-    use super::HeapQueue;
-
-    #[test]
-    fn pops_in_time_then_fifo_order_against_a_sorted_reference() {
-        check::all_scenarios::<HeapQueue<u32>>();
-    }
-}

@@ -116,22 +116,29 @@ pub(crate) mod check {
         seq: u64,
     }
 
-    impl Reference {
-        pub fn push(&mut self, t: u64, e: u32) {
-            self.map.insert((t, self.seq), e);
+    impl FutureEventList<u32> for Reference {
+        fn with_capacity(_capacity: usize) -> Self {
+            Reference::default()
+        }
+        fn len(&self) -> usize {
+            self.map.len()
+        }
+        fn push(&mut self, time: SimTime, event: u32) {
+            self.map.insert((time.as_ns(), self.seq), event);
             self.seq += 1;
         }
-        pub fn pop(&mut self) -> Option<(u64, u32)> {
-            self.map.pop_first().map(|((t, _), e)| (t, e))
+        fn peek_time(&self) -> Option<SimTime> {
+            self.map
+                .first_key_value()
+                .map(|(&(t, _), _)| SimTime::from_ns(t))
         }
-        pub fn peek_time(&self) -> Option<u64> {
-            self.map.first_key_value().map(|(&(t, _), _)| t)
+        fn pop(&mut self) -> Option<(SimTime, u32)> {
+            self.map
+                .pop_first()
+                .map(|((t, _), e)| (SimTime::from_ns(t), e))
         }
-        pub fn peek_event(&self) -> Option<u32> {
-            self.map.first_key_value().map(|(_, &e)| e)
-        }
-        pub fn len(&self) -> usize {
-            self.map.len()
+        fn peek_event(&self) -> Option<&u32> {
+            self.map.first_key_value().map(|(_, e)| e)
         }
     }
 
@@ -153,23 +160,23 @@ pub(crate) mod check {
         let mut pops = 0usize;
         let mut step = |q: &mut Q, r: &mut Reference, pop: bool, rng: &mut ChaCha8Rng| {
             if pop {
-                let got = q.pop().map(|(t, e)| (t.as_ns(), e));
+                let got = q.pop();
                 let want = r.pop();
                 assert_eq!(got, want, "pop #{pops} (seed {seed})");
                 if let Some((t, _)) = want {
-                    now = t;
+                    now = t.as_ns();
                 }
                 pops += 1;
             } else {
-                let t = now.saturating_add(delta(rng));
-                q.push(SimTime::from_ns(t), id);
+                let t = SimTime::from_ns(now.saturating_add(delta(rng)));
+                q.push(t, id);
                 r.push(t, id);
                 id += 1;
             }
             assert_eq!(q.len(), r.len());
-            assert_eq!(q.is_empty(), r.len() == 0);
-            assert_eq!(q.peek_time().map(SimTime::as_ns), r.peek_time());
-            if let Some(&e) = q.peek_event() {
+            assert_eq!(q.is_empty(), r.is_empty());
+            assert_eq!(q.peek_time(), r.peek_time());
+            if let Some(e) = q.peek_event() {
                 assert_eq!(Some(e), r.peek_event(), "peek_event (seed {seed})");
             }
         };
@@ -177,7 +184,7 @@ pub(crate) mod check {
             let pop = rng.gen_bool(p_pop(i).clamp(0.0, 1.0));
             step(&mut q, &mut r, pop, &mut rng);
         }
-        while !r.map.is_empty() {
+        while !r.is_empty() {
             step(&mut q, &mut r, true, &mut rng);
         }
         assert!(q.pop().is_none() && q.peek_time().is_none());
@@ -243,7 +250,7 @@ pub(crate) mod check {
 
 #[cfg(test)]
 mod tests {
-    use super::check::Reference;
+    use super::check::{self, Reference};
     use super::*;
     use proptest::prelude::*;
 
@@ -305,29 +312,26 @@ mod tests {
             let heap = trace::<HeapQueue<u32>>(&ops);
             let radix = trace::<RadixQueue<u32>>(&ops);
             let calendar = trace::<CalendarQueue<u32>>(&ops);
-            let mut r = Reference::default();
-            let mut now = 0u64;
-            let mut want = Vec::new();
-            for (id, op) in ops.iter().enumerate() {
-                let p = match *op {
-                    Op::Pop => r.pop(),
-                    Op::Push(d) => {
-                        r.push(now.saturating_add(d), id as u32);
-                        None
-                    }
-                };
-                if let Some((t, _)) = p {
-                    now = t;
-                }
-                want.push((p, r.peek_time(), r.len()));
-            }
-            while let Some(p) = r.pop() {
-                want.push((Some(p), r.peek_time(), r.len()));
-            }
+            let want = trace::<Reference>(&ops);
             prop_assert_eq!(&heap, &want);
             prop_assert_eq!(&radix, &want);
             prop_assert_eq!(&calendar, &want);
         }
+    }
+
+    #[test]
+    fn heap_pops_in_time_then_fifo_order_against_a_sorted_reference() {
+        check::all_scenarios::<HeapQueue<u32>>();
+    }
+
+    #[test]
+    fn radix_pops_in_time_then_fifo_order_against_a_sorted_reference() {
+        check::all_scenarios::<RadixQueue<u32>>();
+    }
+
+    #[test]
+    fn calendar_pops_in_time_then_fifo_order_against_a_sorted_reference() {
+        check::all_scenarios::<CalendarQueue<u32>>();
     }
 
     /// Pushes at 10, pops, then pushes at 9.

@@ -268,14 +268,3 @@ impl<E: Copy> FutureEventList<E> for RadixQueue<E> {
         Some((SimTime::from_ns(e.time), e.event))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::check;
-    use super::RadixQueue;
-
-    #[test]
-    fn pops_in_time_then_fifo_order_against_a_sorted_reference() {
-        check::all_scenarios::<RadixQueue<u32>>();
-    }
-}
