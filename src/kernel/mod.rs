@@ -26,18 +26,23 @@ pub use time::SimTime;
 pub fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     {
-        let start = value as *const T as usize;
-        let end = start + std::mem::size_of::<T>().max(1);
-        let mut line = start & !63;
-        while line < end {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = value as *const T as *const i8;
+        let size = std::mem::size_of::<T>();
+        // one prefetch per 64 bytes from the start, and one for the last byte (the line the
+        // others miss when `value` does not start a line); the size is a constant, so the
+        // loop unrolls into a fixed list of prefetches
+        let mut off = 0;
+        while off < size {
             // SAFETY: PREFETCHT0 only hints the cache hierarchy; it never faults, even on an
-            // invalid address, and has no architectural effect. Every line here overlaps
-            // `value`, a valid reference.
-            unsafe {
-                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>(line as *const i8);
-            }
-            line += 64;
+            // invalid address, and has no architectural effect. Every address here lies
+            // inside `value`, a valid reference.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off)) };
+            off += 64;
+        }
+        if size > 1 {
+            // SAFETY: as above.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(size - 1)) };
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
