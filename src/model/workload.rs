@@ -62,7 +62,17 @@ impl TimeSampler {
     /// lognormal, 1 otherwise, 0 for fixed), so streams stay aligned across scenarios.
     #[inline]
     pub fn sample<R: RngCore + SeedableRng<Seed = [u8; 32]>>(&self, s: &mut Stream<R>) -> u64 {
-        let to_ns = |x: f64, cap: u64| if x >= cap as f64 { cap } else { x as u64 };
+        let to_ns = |x: f64, cap: u64| {
+            // `x as u64` of a value below 2^63 through the signed conversion: one instruction
+            // instead of the unsigned one's branches, the same result
+            if x >= cap as f64 {
+                cap
+            } else if x < 9_223_372_036_854_775_808.0 {
+                x as i64 as u64
+            } else {
+                x as u64
+            }
+        };
         match *self {
             TimeSampler::Exponential { mean, cap } => to_ns(s.exponential(mean), cap),
             TimeSampler::Fixed(v) => v,
