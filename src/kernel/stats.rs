@@ -169,45 +169,45 @@ impl Tally {
     }
 }
 
-/// A piecewise-constant quantity averaged over time (e.g. sessions in memory).
+/// A piecewise-constant count averaged over time (e.g. sessions in memory). The area under it
+/// is kept exactly (count × ns in a `u128`), so the mean does not depend on how often the value
+/// is set, and setting an unchanged value costs one comparison.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TimeWeighted {
-    value: f64,
+    value: u64,
     since: SimTime,
     start: SimTime,
-    area: f64,
-    max: f64,
+    /// Integral of the value over [start, since] \[count·ns\].
+    area: u128,
+    max: u64,
 }
 
 impl TimeWeighted {
-    /// Sets the value from time `now` on.
+    /// Sets the value from time `now` on (`now` ≥ the last time set).
     #[inline]
-    pub fn set(&mut self, now: SimTime, value: f64) {
-        self.area += self.value * now.since(self.since) as f64;
-        self.since = now;
-        self.value = value;
-        self.max = self.max.max(value);
-    }
-    /// Adds `delta` to the value from time `now` on.
-    #[inline]
-    pub fn add(&mut self, now: SimTime, delta: f64) {
-        self.set(now, self.value + delta);
+    pub fn set(&mut self, now: SimTime, value: u64) {
+        if value != self.value {
+            self.area += self.value as u128 * now.since(self.since) as u128;
+            self.since = now;
+            self.value = value;
+            self.max = self.max.max(value);
+        }
     }
     /// The current value.
-    pub fn value(&self) -> f64 {
+    pub fn value(&self) -> u64 {
         self.value
     }
     /// The largest value since the last reset.
-    pub fn max(&self) -> f64 {
+    pub fn max(&self) -> u64 {
         self.max
     }
     /// Time average over [last reset, `now`]; the current value if no time has passed.
     pub fn mean(&self, now: SimTime) -> f64 {
-        let span = now.since(self.start) as f64;
-        if span == 0.0 {
-            return self.value;
+        let span = now.since(self.start);
+        if span == 0 {
+            return self.value as f64;
         }
-        (self.area + self.value * now.since(self.since) as f64) / span
+        (self.area + self.value as u128 * now.since(self.since) as u128) as f64 / span as f64
     }
     /// Restarts averaging at `now`, keeping the current value (warm-up deletion).
     pub fn reset(&mut self, now: SimTime) {
@@ -215,7 +215,7 @@ impl TimeWeighted {
             value: self.value,
             since: now,
             start: now,
-            area: 0.0,
+            area: 0,
             max: self.value,
         };
     }
@@ -266,10 +266,14 @@ mod tests {
         assert_eq!(t.mean(), None);
 
         let mut g = TimeWeighted::default();
-        g.set(SimTime::from_s(0), 2.0);
-        g.set(SimTime::from_s(10), 4.0);
+        g.set(SimTime::from_s(0), 2);
+        g.set(SimTime::from_s(10), 4);
+        g.set(SimTime::from_s(15), 4);
         assert_eq!(g.mean(SimTime::from_s(20)), 3.0);
+        assert_eq!(g.max(), 4);
         g.reset(SimTime::from_s(20));
         assert_eq!(g.mean(SimTime::from_s(30)), 4.0);
+        g.set(SimTime::from_s(30), 0);
+        assert_eq!(g.mean(SimTime::from_s(40)), 2.0);
     }
 }

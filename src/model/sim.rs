@@ -169,6 +169,8 @@ pub struct Sim {
     balancer_reads_id: bool,
     tries: u32,
     strategy: Box<dyn Strategy>,
+    /// `strategy.saves()`: whether a request's service ends with a call to `end`.
+    strategy_saves: bool,
     strategy_rng: Stream,
     later: Vec<(u64, u32)>,
     arrivals: Stream,
@@ -399,6 +401,7 @@ impl Sim {
             balancer_reads_id: balancer.reads_session_id(),
             balancer,
             tries,
+            strategy_saves: strategy.saves(),
             strategy,
             strategy_rng: stream("strategy", 0),
             later: Vec::new(),
@@ -714,7 +717,7 @@ impl Sim {
             }
         }
         let live = self.sessions.live();
-        self.obs.live_sessions.set(now, live as f64);
+        self.obs.live_sessions.set(now, live);
         out
     }
 
@@ -807,6 +810,10 @@ impl Sim {
                 // destroyed meanwhile (e.g. its node's memory lost): nothing to save
                 None => req.st.slot = None,
             }
+        }
+        if !self.strategy_saves {
+            self.respond(r, s);
+            return;
         }
         req.flags |= IN_END;
         req.st.stage = 0;

@@ -125,6 +125,10 @@ impl Strategy for Local {
         Step::Done
     }
 
+    fn saves(&self) -> bool {
+        false
+    }
+
     fn node_down(&mut self, cx: &mut Cx<'_>, node: NodeIdx) {
         for slot in self.take_node(node) {
             cx.sessions.free(slot);

@@ -176,6 +176,12 @@ pub trait Strategy: Send {
     /// The request finished its work on `req.st.slot` (already touched, version bumped if it
     /// wrote): save the state.
     fn end(&mut self, cx: &mut Cx<'_>, req: &mut Req<'_>) -> Step;
+    /// Whether `end` can do anything. A strategy whose `end` always returns [`Step::Done`] and
+    /// changes nothing (its state lives only in app memory) returns false, and the simulator
+    /// skips the call. Default: true.
+    fn saves(&self) -> bool {
+        true
+    }
     /// An event asked for with `cx.later`.
     fn on_event(&mut self, _cx: &mut Cx<'_>, _payload: u32) {}
     /// `node` crashed: its memory is gone.
