@@ -215,7 +215,7 @@ impl<E: Copy> FutureEventList<E> for RadixQueue<E> {
         self.len
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, time: SimTime, event: E) {
         let t = time.as_ns();
         assert!(t >= self.last, "event pushed before the last popped time");
