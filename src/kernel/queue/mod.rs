@@ -44,11 +44,12 @@
 //! 25 / 31 / 37, 7 bits 27 / 31 / 39, 8 bits (kept) 22 / 32 / 33. Taking a lone minimum straight
 //! from its bucket instead of through the FIFO bucket (kept) then gave, side by side,
 //! exponential 31.0 → 24.1 (1k) and 48.5 → 38.3 (1M), DES mix 35.8 → 29.6 (100k). Keeping each
-//! bucket's minimum as entries are appended (kept), so that a pop no longer scans the next
-//! bucket, left the hold model within noise (two alternating rounds per binary, DES mix 1k / 100k
-//! / 1M: 23.1–24.7 / 31.3–32.1 / 34.9–39.9 before, 25.9–26.6 / 34.4–36.2 / 35.7–48.1 after) and
-//! cut closed-loop-rr from 1.3215 to 1.2837 G instructions (cachegrind), whose first bucket
-//! after a pop usually holds several events.
+//! bucket's minimum as entries are appended, so that a pop never scans the next bucket, was
+//! tried and left out: it cut closed-loop-rr from 1.2048 to 1.1569 G instructions (cachegrind),
+//! but its 40-byte bucket headers (24 before) made the hold model slower (two alternating rounds,
+//! DES mix 1k / 100k: 23.1–24.7 / 31.3–32.1 ns before, 25.9–26.6 / 34.4–36.2 after) and the
+//! bench's wall time did not move beyond its noise (15 alternating runs: median 0.158 vs 0.154 s
+//! and 0.187 vs 0.179 s in closed-loop-rr, 0.700 vs 0.742 s in closed-loop-rr-100k).
 
 mod calendar;
 mod heap;

@@ -39,10 +39,10 @@
 //! exact `(time, seq)` order without storing the sequence (16-byte entries for 8-byte events). It
 //! also takes the same-time events pushed while it is being drained, in O(1).
 //!
-//! The minimum time is kept up to date (pushes lower it; a pop that empties the FIFO bucket reads
-//! the first non-empty bucket's minimum, which each bucket keeps as entries are appended, so no
-//! pop scans a bucket) so `peek_time` is O(1) on `&self` without moving `last` ahead of the last
-//! popped time, which would break monotone pushes between the popped time and the next event. The bucket vectors keep their
+//! The minimum time is kept up to date (pushes lower it; a pop that empties the FIFO bucket scans
+//! the first non-empty bucket, the scan the next redistribution would need anyway) so `peek_time`
+//! is O(1) on `&self` without moving `last` ahead of the last popped time, which would break
+//! monotone pushes between the popped time and the next event. The bucket vectors keep their
 //! capacity: no allocation per event once they have grown.
 
 use super::FutureEventList;
@@ -53,31 +53,6 @@ use crate::kernel::SimTime;
 struct Entry<E> {
     time: u64,
     event: E,
-}
-
-/// A bucket's events in push order, and where its earliest one is (kept on push, so finding the
-/// next minimum never scans a bucket).
-struct Bucket<E> {
-    items: Vec<Entry<E>>,
-    /// Earliest time in `items` \[ns\] (`u64::MAX` when empty).
-    min: u64,
-    /// Index of the first entry at time `min`.
-    at: usize,
-}
-
-impl<E> Bucket<E> {
-    #[inline(always)]
-    fn push(&mut self, x: Entry<E>) {
-        if x.time < self.min {
-            (self.min, self.at) = (x.time, self.items.len());
-        }
-        self.items.push(x);
-    }
-
-    #[inline(always)]
-    fn emptied(&mut self) {
-        self.min = u64::MAX;
-    }
 }
 
 /// Bits per digit.
@@ -101,7 +76,7 @@ pub struct RadixQueue<E> {
     head: usize,
     /// `buckets[l · RADIX + d]`: the events whose highest digit differing from `last` is digit
     /// `l` and whose digit `l` is `d`, in push order.
-    buckets: Vec<Bucket<E>>,
+    buckets: Vec<Vec<Entry<E>>>,
     /// Bit `i` of `words[i / 64]` is set iff `buckets[i]` is non-empty.
     words: [u64; WORDS],
     /// Bit `w` is set iff `words[w] != 0`.
@@ -152,25 +127,35 @@ impl<E: Copy> RadixQueue<E> {
     #[inline(always)]
     fn first_bucket_min(&self) -> (u64, usize, usize) {
         let i = self.first_occupied();
-        let b = &self.buckets[i];
-        (b.min, i, b.at)
+        let bucket = &self.buckets[i];
+        if i < RADIX {
+            // level 0: a single time value
+            (bucket[0].time, i, 0)
+        } else {
+            let (mut min, mut at) = (u64::MAX, 0);
+            for (k, x) in bucket.iter().enumerate() {
+                if x.time < min {
+                    (min, at) = (x.time, k);
+                }
+            }
+            (min, i, at)
+        }
     }
 
     /// Refills the empty FIFO bucket from the first non-empty bucket (requires `len > 0`).
     #[inline(never)]
     fn refill(&mut self) {
         let i = self.first_occupied();
-        debug_assert!(i < BUCKETS && !self.buckets[i].items.is_empty());
+        debug_assert!(i < BUCKETS && !self.buckets[i].is_empty());
         self.unmark(i);
         self.last = self.min;
-        self.buckets[i].emptied();
         if i < RADIX {
             // level 0: every entry is at time `min`
-            std::mem::swap(&mut self.fifo, &mut self.buckets[i].items);
+            std::mem::swap(&mut self.fifo, &mut self.buckets[i]);
             return;
         }
         let last = self.last;
-        let mut src = std::mem::take(&mut self.buckets[i].items);
+        let mut src = std::mem::take(&mut self.buckets[i]);
         for x in src.drain(..) {
             if x.time == last {
                 self.fifo.push(x);
@@ -182,7 +167,7 @@ impl<E: Copy> RadixQueue<E> {
             }
         }
         // the emptied vector keeps its capacity for later appends
-        self.buckets[i].items = src;
+        self.buckets[i] = src;
     }
 }
 
@@ -193,13 +178,7 @@ impl<E: Copy> FutureEventList<E> for RadixQueue<E> {
         RadixQueue {
             fifo: Vec::new(),
             head: 0,
-            buckets: (0..BUCKETS)
-                .map(|_| Bucket {
-                    items: Vec::new(),
-                    min: u64::MAX,
-                    at: 0,
-                })
-                .collect(),
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             words: [0; WORDS],
             summary: 0,
             last: 0,
@@ -231,7 +210,7 @@ impl<E: Copy> FutureEventList<E> for RadixQueue<E> {
             self.buckets[b].push(x);
             self.mark(b);
             if new_min {
-                (self.min_bucket, self.min_index) = (b, self.buckets[b].items.len() - 1);
+                (self.min_bucket, self.min_index) = (b, self.buckets[b].len() - 1);
             }
         }
         self.len += 1;
@@ -247,7 +226,7 @@ impl<E: Copy> FutureEventList<E> for RadixQueue<E> {
         if self.head < self.fifo.len() {
             Some(&self.fifo[self.head].event)
         } else if self.len > 0 {
-            Some(&self.buckets[self.min_bucket].items[self.min_index].event)
+            Some(&self.buckets[self.min_bucket][self.min_index].event)
         } else {
             None
         }
@@ -264,12 +243,11 @@ impl<E: Copy> FutureEventList<E> for RadixQueue<E> {
             e
         } else {
             let i = self.first_occupied();
-            if self.buckets[i].items.len() == 1 {
+            if self.buckets[i].len() == 1 {
                 // the minimum alone in its bucket (the common case when times rarely
                 // coincide): taken directly, nothing to redistribute
                 self.unmark(i);
-                self.buckets[i].emptied();
-                let e = self.buckets[i].items.pop().expect("occupied");
+                let e = self.buckets[i].pop().expect("occupied");
                 self.last = e.time;
                 e
             } else {
