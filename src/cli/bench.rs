@@ -2,7 +2,9 @@
 //! benchmark experiment (default `experiments/bench/*.toml`), single-threaded, each run in a
 //! child process of its own so that peak RSS is the scenario's, `--repeat` times, and prints the
 //! run of median wall time: simulated requests per wall second, events per wall second, peak
-//! RSS, the peak number of server-side sessions alive at once and RSS per such session.
+//! RSS, the peak number of server-side sessions alive at once and RSS per such session; and
+//! `best_req/s`, the requests per wall second of the fastest run (on a shared machine, the
+//! least disturbed one: the steadiest figure to compare builds by).
 //!
 //! Wall time covers building the model (clients, streams) and running it to the horizon, not
 //! loading the config or writing results.
@@ -90,13 +92,14 @@ pub fn run(files: Vec<PathBuf>, repeat: u32) -> Result<ExitCode> {
     }
     let exe = std::env::current_exe()?;
     println!(
-        "{:<22} {:>10} {:>11} {:>8} {:>12} {:>12} {:>9} {:>10} {:>10}",
+        "{:<22} {:>10} {:>11} {:>8} {:>12} {:>12} {:>12} {:>9} {:>10} {:>10}",
         "scenario",
         "requests",
         "events",
         "wall_s",
         "requests/s",
         "events/s",
+        "best_req/s",
         "rss_MiB",
         "sessions",
         "B/session"
@@ -117,14 +120,16 @@ pub fn run(files: Vec<PathBuf>, repeat: u32) -> Result<ExitCode> {
         }
         samples.sort_by(|a, b| a.wall_s.total_cmp(&b.wall_s));
         let m = &samples[samples.len() / 2];
+        let best = &samples[0];
         let name = f.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
         println!(
-            "{name:<22} {:>10.0} {:>11.0} {:>8.3} {:>12.0} {:>12.0} {:>9.1} {:>10.0} {:>10.0}",
+            "{name:<22} {:>10.0} {:>11.0} {:>8.3} {:>12.0} {:>12.0} {:>12.0} {:>9.1} {:>10.0} {:>10.0}",
             m.requests,
             m.events,
             m.wall_s,
             m.requests / m.wall_s,
             m.events / m.wall_s,
+            best.requests / best.wall_s,
             m.peak_rss_bytes / 1048576.0,
             m.live_sessions_peak,
             m.peak_rss_bytes / m.live_sessions_peak.max(1.0)

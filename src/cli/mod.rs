@@ -74,7 +74,7 @@ enum Command {
     Route(route::RouteArgs),
     /// Benchmark: simulated requests and events per wall second, and peak RSS, of each
     /// benchmark experiment (default experiments/bench/*.toml), single-threaded, each run in a
-    /// fresh process; the median of `--repeat` runs is shown.
+    /// fresh process; the median of `--repeat` runs is shown, and the fastest run's requests/s.
     Bench {
         /// Benchmark experiment files.
         files: Vec<PathBuf>,
