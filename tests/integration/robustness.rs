@@ -2,7 +2,7 @@
 //! `check` reports every error at once; a run too big for the machine is refused up front; a
 //! panic is one line, not a backtrace.
 
-use crate::support::{sessim, temp_dir};
+use crate::support::{finished_runs, sessim, temp_dir, wait_for_runs};
 use crate::sweeps::{ok, same_files, SWEEP};
 
 /// SIGINT mid-sweep: exit 130, an "interrupted" manifest naming the missing runs, no result
@@ -41,16 +41,7 @@ fn r8_sigint_stops_cleanly_and_resumes_to_the_same_bytes() {
         .spawn()
         .unwrap();
     let store = dir.join("cut").join(".sessim-runs.jsonl");
-    let t0 = std::time::Instant::now();
-    loop {
-        let lines = std::fs::read_to_string(&store)
-            .map(|s| s.lines().count())
-            .unwrap_or(0);
-        if lines >= 1 + 5 || t0.elapsed().as_secs() > 120 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_runs(&store, 5);
     let st = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -63,9 +54,9 @@ fn r8_sigint_stops_cleanly_and_resumes_to_the_same_bytes() {
         stderr.contains("rerun the same command to resume"),
         "{stderr}"
     );
-    let finished = std::fs::read_to_string(&store).unwrap().lines().count() - 1;
+    let finished = finished_runs(&store);
     assert!(
-        finished >= 5 && finished < 36,
+        (5..36).contains(&finished),
         "SIGINT landed at {finished} runs"
     );
     let manifest: toml::Table = std::fs::read_to_string(dir.join("cut/manifest.toml"))

@@ -1,7 +1,7 @@
 //! Sweeps beyond one process: shards merged, interrupted runs resumed, sequential stopping and
 //! common random numbers — each compared byte for byte or against its alternative.
 
-use crate::support::{run_in, sessim, temp_dir};
+use crate::support::{finished_runs, run_in, sessim, temp_dir, wait_for_runs};
 use sessim::model::simulate;
 use sessim::scenario::load_str;
 use std::path::Path;
@@ -139,21 +139,12 @@ fn killed_and_resumed_equals_uninterrupted() {
         .spawn()
         .unwrap();
     let store = dir.join("cut").join(".sessim-runs.jsonl");
-    let t0 = std::time::Instant::now();
-    loop {
-        let lines = std::fs::read_to_string(&store)
-            .map(|s| s.lines().count())
-            .unwrap_or(0);
-        if lines >= 1 + 5 || t0.elapsed().as_secs() > 120 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_runs(&store, 5);
     child.kill().unwrap(); // SIGKILL: no chance to tidy up
     child.wait().unwrap();
-    let finished = std::fs::read_to_string(&store).unwrap().lines().count() - 1;
+    let finished = finished_runs(&store);
     assert!(
-        finished >= 5 && finished < 36,
+        (5..36).contains(&finished),
         "kill landed at {finished} runs"
     );
     assert!(
