@@ -57,21 +57,28 @@ impl<T: Copy + Default> ItemTable<T> {
         self.len == 0
     }
 
-    /// The slot holding `key`, if any.
+    /// The probe for `key`: `Ok(slot)` holding it, or `Err(slot)`, the empty slot where it
+    /// would go.
     #[inline]
-    fn find(&self, key: u64) -> Option<usize> {
+    fn probe(&self, key: u64) -> Result<usize, usize> {
         debug_assert_ne!(key, EMPTY);
         let mut i = self.home(key);
         loop {
             let k = self.slots[i].0;
             if k == key {
-                return Some(i);
+                return Ok(i);
             }
             if k == EMPTY {
-                return None;
+                return Err(i);
             }
             i = (i + 1) & self.mask();
         }
+    }
+
+    /// The slot holding `key`, if any.
+    #[inline]
+    fn find(&self, key: u64) -> Option<usize> {
+        self.probe(key).ok()
     }
 
     /// Starts loading the cache line where `key`'s lookup begins (no effect on results).
@@ -101,18 +108,13 @@ impl<T: Copy + Default> ItemTable<T> {
         if (self.len + 1) * 8 > self.slots.len() * 7 {
             self.grow();
         }
-        let mut i = self.home(key);
-        loop {
-            let k = self.slots[i].0;
-            if k == key {
-                return Some(std::mem::replace(&mut self.slots[i].1, item));
-            }
-            if k == EMPTY {
+        match self.probe(key) {
+            Ok(i) => Some(std::mem::replace(&mut self.slots[i].1, item)),
+            Err(i) => {
                 self.slots[i] = (key, item);
                 self.len += 1;
-                return None;
+                None
             }
-            i = (i + 1) & self.mask();
         }
     }
 

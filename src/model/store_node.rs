@@ -76,6 +76,35 @@ const _: () = assert!(std::mem::size_of::<Item>() == 40);
 /// often.
 pub const ITEM_UPDATE_INTERVAL_S: u32 = 60;
 
+/// The LRU order of a node's items is their stamps (the rank of their last move to the head).
+/// Once the node first needs to evict, it also keeps `log`, a log of those moves: `(key, stamp)`
+/// in stamp order, oldest first, whose first current entry (the key's item still has that stamp)
+/// is the LRU tail. Neither touches other items on a move (a linked list rewrites both
+/// neighbours of a moved item, two cache misses per `set`), and a node that never fills keeps no
+/// log at all. Stale entries are dropped at the front by eviction and by a compaction once they
+/// outnumber the items.
+#[derive(Default)]
+struct Lru {
+    log: VecDeque<(u64, u64)>,
+    /// Whether `log` is kept (the node has needed to evict).
+    kept: bool,
+    /// Stamp of the next move to the LRU head.
+    next_stamp: u64,
+}
+
+impl Lru {
+    /// A new stamp for a move of `key` to the LRU head (logged if the log is kept).
+    #[inline]
+    fn stamp(&mut self, key: u64) -> u64 {
+        let stamp = self.next_stamp;
+        self.next_stamp += 1;
+        if self.kept {
+            self.log.push_back((key, stamp));
+        }
+        stamp
+    }
+}
+
 /// One store node.
 pub struct StoreNode {
     /// Flavour.
@@ -89,18 +118,8 @@ pub struct StoreNode {
     used_bytes: u64,
     /// Key → item.
     index: ItemTable<Item>,
-    /// The LRU order is the items' stamps (the rank of their last move to the head). Once the
-    /// node first needs to evict, it also keeps `lru`, a log of those moves: `(key, stamp)` in
-    /// stamp order, oldest first, whose first current entry (the key's item still has that
-    /// stamp) is the LRU tail. Neither touches other items on a move (a linked list rewrites
-    /// both neighbours of a moved item, two cache misses per `set`), and a node that never
-    /// fills keeps no log at all. Stale entries are dropped at the front by eviction and by a
-    /// compaction once they outnumber the items.
-    lru: VecDeque<(u64, u64)>,
-    /// Whether `lru` is kept (the node has needed to evict).
-    lru_kept: bool,
-    /// Stamp of the next move to the LRU head.
-    next_stamp: u64,
+    /// The LRU order (see [`Lru`]).
+    lru: Lru,
     /// Items evicted to make room (LRU).
     pub evictions: u64,
 }
@@ -115,26 +134,13 @@ impl StoreNode {
             capacity_bytes,
             used_bytes: 0,
             index: ItemTable::default(),
-            lru: VecDeque::new(),
-            lru_kept: false,
-            next_stamp: 0,
+            lru: Lru::default(),
             evictions: 0,
         }
     }
 
     fn footprint(size: u64) -> u64 {
         size + 8 + ITEM_OVERHEAD_BYTES
-    }
-
-    /// A new stamp for a move of `key` to the LRU head (logged if the log is kept).
-    #[inline]
-    fn stamp(&mut self, key: u64) -> u64 {
-        let stamp = self.next_stamp;
-        self.next_stamp += 1;
-        if self.lru_kept {
-            self.lru.push_back((key, stamp));
-        }
-        stamp
     }
 
     /// Whether the LRU log entry `(key, stamp)` is current.
@@ -145,18 +151,18 @@ impl StoreNode {
     /// Drops the stale LRU log entries once they outnumber the items (amortised O(1) per
     /// move). Call only when every moved item holds its new stamp.
     fn compact_lru(&mut self) {
-        if self.lru.len() > 2 * self.index.len() + LRU_LOG_SLACK {
-            let mut lru = std::mem::take(&mut self.lru);
-            lru.retain(|&e| self.current(e));
-            self.lru = lru;
+        if self.lru.log.len() > 2 * self.index.len() + LRU_LOG_SLACK {
+            let mut log = std::mem::take(&mut self.lru.log);
+            log.retain(|&e| self.current(e));
+            self.lru.log = log;
         }
     }
 
-    /// Every item's key, the least recently used first. Iterates the hash table, but the
-    /// stamps are unique, so the order does not depend on it.
-    fn lru_order(&self) -> Vec<(u64, u64)> {
-        let mut v: Vec<(u64, u64)> = self.index.iter().map(|(k, it)| (k, it.stamp)).collect();
-        v.sort_unstable_by_key(|&(_, stamp)| stamp);
+    /// Every item with its key, the least recently used first. Iterates the hash table, but
+    /// the stamps are unique, so the order does not depend on it.
+    fn lru_order(&self) -> Vec<(u64, Item)> {
+        let mut v: Vec<(u64, Item)> = self.index.iter().map(|(k, it)| (k, *it)).collect();
+        v.sort_unstable_by_key(|(_, it)| it.stamp);
         v
     }
 
@@ -170,18 +176,16 @@ impl StoreNode {
     /// moves it to the head of the LRU list (memcached: only if it was last moved at least
     /// [`ITEM_UPDATE_INTERVAL_S`] ago; Redis: always).
     pub fn get(&mut self, key: u64, now: SimTime) -> Option<Item> {
-        let it = *self.index.get(key)?;
+        let redis = self.kind == StoreKind::Redis;
+        let item = self.index.get_mut(key)?;
+        let it = *item;
         if it.expires <= now {
             self.remove(key);
             return None;
         }
         let now_s = now.whole_s() as u32;
-        if self.kind == StoreKind::Redis
-            || now_s.saturating_sub(it.bumped_s) >= ITEM_UPDATE_INTERVAL_S
-        {
-            let stamp = self.stamp(key);
-            let item = self.index.get_mut(key).expect("present");
-            item.stamp = stamp;
+        if redis || now_s.saturating_sub(it.bumped_s) >= ITEM_UPDATE_INTERVAL_S {
+            item.stamp = self.lru.stamp(key);
             item.bumped_s = now_s;
             self.compact_lru();
         }
@@ -224,7 +228,7 @@ impl StoreNode {
             durable: (0, NIL),
             stamp: 0,
         };
-        item.stamp = self.stamp(key);
+        item.stamp = self.lru.stamp(key);
         let aof = self.persistence == Persistence::AofEverysec;
         match self.index.get_mut(key) {
             // replaced in place, moved to the head
@@ -241,23 +245,25 @@ impl StoreNode {
         }
         self.used_bytes += Self::footprint(size);
         let mut evicted = Vec::new();
-        if self.capacity_bytes > 0 && self.used_bytes > self.capacity_bytes && !self.lru_kept {
-            self.lru = self.lru_order().into();
-            self.lru_kept = true;
+        if self.capacity_bytes > 0 && self.used_bytes > self.capacity_bytes && !self.lru.kept {
+            self.lru.log = (self.lru_order().into_iter())
+                .map(|(key, it)| (key, it.stamp))
+                .collect();
+            self.lru.kept = true;
         }
         while self.capacity_bytes > 0 && self.used_bytes > self.capacity_bytes {
             // the LRU tail, unless it is the item just stored
-            let Some(&(tail, stamp)) = self.lru.front() else {
+            let Some(&(tail, stamp)) = self.lru.log.front() else {
                 break;
             };
             if !self.current((tail, stamp)) {
-                self.lru.pop_front();
+                self.lru.log.pop_front();
                 continue;
             }
             if tail == key {
                 break;
             }
-            self.lru.pop_front();
+            self.lru.log.pop_front();
             evicted.push(tail);
             self.remove(tail);
             self.evictions += 1;
@@ -298,8 +304,7 @@ impl StoreNode {
         // AOF: what was fsynced, oldest LRU move first
         let keep: Vec<(u64, Item)> = if self.persistence == Persistence::AofEverysec {
             let mut v: Vec<(u64, Item)> = Vec::new();
-            for (key, _) in self.lru_order() {
-                let it = *self.index.get(key).expect("in the table");
+            for (key, it) in self.lru_order() {
                 let (version, size) = if now.whole_s() > u64::from(it.written_s) {
                     (it.version, it.size)
                 } else {
