@@ -139,7 +139,14 @@ pub struct Observations {
     /// Timeseries buckets, whole run.
     pub series: Vec<Bucket>,
     bucket_ns: u64,
+    /// The last bucket [`Observations::bucket`] found: its index and `[start, end)` \[ns\]
+    /// (the last bucket's end is `u64::MAX`: later times are clipped into it). Responses come
+    /// in time order, nearly, so this spares a 64-bit division on most calls.
+    recent: (usize, u64, u64),
+    /// Buckets whose end-of-bucket gauges are filled.
     closed: usize,
+    /// When the next bucket closes: the end of bucket `closed` \[ns\].
+    close_at_ns: u64,
     warm_up: SimTime,
 }
 
@@ -177,25 +184,40 @@ impl Observations {
             failed_total: 0,
             series: vec![Bucket::default(); buckets],
             bucket_ns,
+            recent: (0, 0, if buckets == 1 { u64::MAX } else { bucket_ns }),
             closed: 0,
+            close_at_ns: bucket_ns,
             warm_up,
         }
     }
 
+    /// The bucket holding time `now` (the last one for any later time).
     #[inline]
     fn bucket(&mut self, now: SimTime) -> &mut Bucket {
-        let i = ((now.as_ns() / self.bucket_ns) as usize).min(self.series.len() - 1);
+        let t = now.as_ns();
+        let (mut i, start, end) = self.recent;
+        if !(start <= t && t < end) {
+            let last = self.series.len() - 1;
+            i = ((t / self.bucket_ns) as usize).min(last);
+            let start = i as u64 * self.bucket_ns;
+            let end = if i == last {
+                u64::MAX
+            } else {
+                start + self.bucket_ns
+            };
+            self.recent = (i, start, end);
+        }
         &mut self.series[i]
     }
 
-    /// Fills the end-of-bucket gauges of every bucket that ended before `now`.
+    /// Fills the end-of-bucket gauges of every bucket that ended at or before `now`.
     #[inline]
     pub fn close_buckets(&mut self, now: SimTime, live_sessions: u64, nodes_up: u32) {
-        let cur = ((now.as_ns() / self.bucket_ns) as usize).min(self.series.len());
-        while self.closed < cur {
+        while now.as_ns() >= self.close_at_ns && self.closed < self.series.len() {
             self.series[self.closed].live_sessions = live_sessions;
             self.series[self.closed].nodes_up = nodes_up;
             self.closed += 1;
+            self.close_at_ns = self.close_at_ns.saturating_add(self.bucket_ns);
         }
     }
 
@@ -418,5 +440,49 @@ impl Observations {
             }
         }
         f64::NAN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The cached bucket lookup and the division-free closing agree with the plain
+        /// divisions they replace, for times in any order (lookups) and in time order (closing),
+        /// including times past the horizon.
+        #[test]
+        fn buckets_match_the_division(
+            bucket_ns in 1u64..5_000,
+            horizon_ns in 1u64..100_000,
+            picks in proptest::collection::vec((0u64..40, 0u64..3, 0u64..150_000, any::<bool>()), 1..200),
+        ) {
+            // half near bucket boundaries (one before, at, one after), half anywhere
+            let mut times: Vec<u64> = picks
+                .iter()
+                .map(|&(k, d, t, edge)| if edge { (k * bucket_ns + d).saturating_sub(1) } else { t })
+                .collect();
+            let mut o = Observations::new(1, bucket_ns, SimTime::from_ns(horizon_ns), SimTime::ZERO);
+            let n = o.series.len();
+            for (k, &t) in times.iter().enumerate() {
+                o.bucket(SimTime::from_ns(t)).requests += k as u64 + 1;
+            }
+            let mut expected = vec![0u64; n];
+            for (k, &t) in times.iter().enumerate() {
+                expected[((t / bucket_ns) as usize).min(n - 1)] += k as u64 + 1;
+            }
+            let got: Vec<u64> = o.series.iter().map(|b| b.requests).collect();
+            prop_assert_eq!(got, expected);
+            times.sort_unstable();
+            for (k, &t) in times.iter().enumerate() {
+                o.close_buckets(SimTime::from_ns(t), k as u64 + 1, 1);
+                let cur = ((t / bucket_ns) as usize).min(n);
+                prop_assert_eq!(o.closed, cur);
+                if cur > 0 {
+                    prop_assert!(o.series[cur - 1].live_sessions > 0);
+                }
+            }
+        }
     }
 }
