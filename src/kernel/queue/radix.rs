@@ -97,7 +97,7 @@ pub struct RadixQueue<E> {
 
 /// A bucket emptied by a refill frees its vector if it can hold this many entries (1 KiB of
 /// 16-byte entries); smaller vectors stay in place.
-const KEEP_MAX_ENTRIES: usize = 64;
+const FREE_FROM_ENTRIES: usize = 64;
 
 impl<E: Copy> RadixQueue<E> {
     /// The bucket of time `t > last`.
@@ -173,7 +173,7 @@ impl<E: Copy> RadixQueue<E> {
                 self.mark(b);
             }
         }
-        if src.capacity() >= KEEP_MAX_ENTRIES {
+        if src.capacity() >= FREE_FROM_ENTRIES {
             // A large vector goes back to the allocator, which hands its memory to whichever
             // buckets grow next. Kept in place, it would wait for its digit value to come round
             // again, which for an upper level is the next window of that level (256 × 2^32 ns
