@@ -245,13 +245,13 @@ impl StoreNode {
         }
         self.used_bytes += Self::footprint(size);
         let mut evicted = Vec::new();
-        if self.capacity_bytes > 0 && self.used_bytes > self.capacity_bytes && !self.lru.kept {
+        if self.over_capacity() && !self.lru.kept {
             self.lru.log = (self.lru_order().into_iter())
                 .map(|(key, it)| (key, it.stamp))
                 .collect();
             self.lru.kept = true;
         }
-        while self.capacity_bytes > 0 && self.used_bytes > self.capacity_bytes {
+        while self.over_capacity() {
             // the LRU tail, unless it is the item just stored
             let Some(&(tail, stamp)) = self.lru.log.front() else {
                 break;
@@ -270,6 +270,12 @@ impl StoreNode {
         }
         self.compact_lru();
         evicted
+    }
+
+    /// Whether the items' footprints exceed a set memory limit (`-m` / `maxmemory`).
+    #[inline]
+    fn over_capacity(&self) -> bool {
+        self.capacity_bytes > 0 && self.used_bytes > self.capacity_bytes
     }
 
     /// What is durable (AOF everysec) of an item written at `old.written`, seen from `now`: a
