@@ -28,7 +28,8 @@ const LAT_CB_NS: u64 = 20_000_000;
 const LAT_BA_NS: u64 = 100_000;
 const HORIZON_NS: u64 = 500_000_000_000;
 
-#[derive(Clone, Copy)]
+/// Ordered only so the heap can hold it: ties in `(time, seq)` never reach it, `seq` is unique.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
     /// Client c's request reaches the balancer.
     Send(u32),
@@ -47,31 +48,17 @@ trait Fel {
 /// `BinaryHeap` on `(time, seq)`: the textbook loop.
 #[derive(Default)]
 struct Heap {
-    heap: BinaryHeap<Reverse<(u64, u64, EvKey)>>,
+    heap: BinaryHeap<Reverse<(u64, u64, Ev)>>,
     seq: u64,
 }
 
-/// `Ev` as a totally ordered value for the heap (ties never reach it: `seq` is unique).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct EvKey(u8, u32, u8);
-
 impl Fel for Heap {
     fn push(&mut self, t: u64, e: Ev) {
-        let k = match e {
-            Ev::Send(c) => EvKey(0, c, 0),
-            Ev::Arrive(c, n) => EvKey(1, c, n),
-            Ev::Done(c, n) => EvKey(2, c, n),
-        };
-        self.heap.push(Reverse((t, self.seq, k)));
+        self.heap.push(Reverse((t, self.seq, e)));
         self.seq += 1;
     }
     fn pop(&mut self) -> Option<(u64, Ev)> {
-        let Reverse((t, _, EvKey(kind, c, n))) = self.heap.pop()?;
-        let e = match kind {
-            0 => Ev::Send(c),
-            1 => Ev::Arrive(c, n),
-            _ => Ev::Done(c, n),
-        };
+        let Reverse((t, _, e)) = self.heap.pop()?;
         Some((t, e))
     }
 }
