@@ -73,6 +73,14 @@ pub struct Upstream {
     pub tries: u32,
     /// Exactly one server (nginx `peers->single`).
     pub single: bool,
+    /// Every peer is usable whatever the time and at full weight: not down, no `max_conns`,
+    /// fewer than `max_fails` failures (or no accounting) and `effective_weight == weight`.
+    /// A smooth RR pick with nothing tried then reduces to adding each weight and taking the
+    /// first largest `current_weight` ([`Upstream::get_rr_peer`]'s fast path). Only a failure
+    /// can end it ([`Upstream::free`] recomputes it then) and only a slow pass can restore it
+    /// ([`Upstream::smooth_step`] recomputes it while it is false), so the peers must change
+    /// only through these methods -- internal state.
+    steady: bool,
 }
 
 /// True when peer `i` is in the request's tried set.
@@ -100,12 +108,25 @@ impl Upstream {
                 max_conns: p.max_conns,
             })
             .collect();
-        Upstream {
+        let mut up = Upstream {
             total_weight: p.weights.iter().map(|&w| u64::from(w)).sum(),
             tries: p.down.iter().filter(|&&d| !d).count() as u32,
             single: peers.len() == 1,
             peers,
-        }
+            steady: false,
+        };
+        up.steady = up.is_steady();
+        up
+    }
+
+    /// Whether every peer is usable at any time and at full weight (see `steady`).
+    fn is_steady(&self) -> bool {
+        self.peers.iter().all(|p| {
+            !p.down
+                && p.max_conns == 0
+                && (p.max_fails == 0 || p.fails < p.max_fails)
+                && p.effective_weight == p.weight
+        })
     }
 
     /// nginx's per-peer skip rules (not the tried set): down, inside a failure window
@@ -171,6 +192,10 @@ impl Upstream {
                 best = Some((i, p.current_weight));
             }
         }
+        if !self.steady {
+            // the pass above may have restored the last effective weight
+            self.steady = self.is_steady();
+        }
         let (b, _) = best?;
         self.peers[b].current_weight -= total;
         Some(b)
@@ -189,7 +214,22 @@ impl Upstream {
             pd.tried |= 1;
             return Some(0);
         }
-        let b = self.smooth_step(pd, now_s, |_| true)?;
+        let b = if self.steady && pd.tried == 0 {
+            // every peer is a candidate with its full weight: the pass of `smooth_step`
+            // without its tests (same arithmetic, same first-largest tie-break)
+            let mut best = (0, i64::MIN);
+            for (i, p) in self.peers.iter_mut().enumerate() {
+                p.current_weight += p.weight;
+                if p.current_weight > best.1 {
+                    best = (i, p.current_weight);
+                }
+            }
+            // steady: no peer is down, so the effective weights sum to `total_weight`
+            self.peers[best.0].current_weight -= self.total_weight as i64;
+            best.0
+        } else {
+            self.smooth_step(pd, now_s, |_| true)?
+        };
         self.take(b, pd, now_s);
         Some(b)
     }
@@ -214,6 +254,9 @@ impl Upstream {
             }
         }
         p.conns = p.conns.saturating_sub(1);
+        if failed && !single {
+            self.steady = self.is_steady();
+        }
     }
 }
 
@@ -233,6 +276,60 @@ mod tests {
         let p = u.get_rr_peer(&mut pd, now)?;
         u.free(p, false, now);
         Some(p)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// `get_rr_peer`'s steady fast path changes nothing: against the full pass
+        /// (`smooth_step` + `take`, nginx's loop as written), the same peers are chosen and every
+        /// peer's state stays equal, through requests of several attempts, failures that end
+        /// the steady state and the passes that restore it, down servers and `max_conns`.
+        #[test]
+        fn steady_fast_path_equals_the_full_pass(
+            weights in proptest::collection::vec(1u32..5, 2..7),
+            down in proptest::collection::vec(proptest::prelude::any::<bool>(), 7),
+            max_fails in 0u32..3,
+            fail_timeout_s in 0u64..4,
+            max_conns in proptest::prop_oneof![proptest::strategy::Just(0u32), 1u32..3],
+            // per request: seconds to advance, attempts' failure bits
+            requests in proptest::collection::vec((0u64..3, 0u8..16), 1..200),
+        ) {
+            let mut p = BalancerParams::with_defaults(weights.len());
+            p.weights = weights.clone();
+            // mostly no down server, so that the steady state occurs
+            p.down = (0..weights.len()).map(|i| down[i] && down[(i + 1) % 7]).collect();
+            p.max_fails = max_fails;
+            p.fail_timeout_s = fail_timeout_s;
+            p.max_conns = max_conns;
+            let (mut fast, mut full) = (Upstream::new(&p), Upstream::new(&p));
+            let mut now = 0;
+            let mut steady_picks = 0;
+            for (dt, fails) in requests {
+                now += dt;
+                let (mut pd_fast, mut pd_full) = (PeerData::default(), PeerData::default());
+                for attempt in 0..4 {
+                    steady_picks += u32::from(fast.steady && pd_fast.tried == 0);
+                    let a = fast.get_rr_peer(&mut pd_fast, now);
+                    let b = full.smooth_step(&pd_full, now, |_| true);
+                    if let Some(b) = b {
+                        full.take(b, &mut pd_full, now);
+                    }
+                    proptest::prop_assert_eq!(a, b);
+                    proptest::prop_assert_eq!(&fast.peers, &full.peers);
+                    let Some(peer) = a else { break };
+                    let failed = fails & (1 << attempt) != 0;
+                    fast.free(peer, failed, now);
+                    full.free(peer, failed, now);
+                    if !failed {
+                        break;
+                    }
+                }
+            }
+            // the comparison covered the fast path whenever the configuration allows it
+            if max_conns == 0 && !p.down.contains(&true) {
+                proptest::prop_assert!(steady_picks > 0);
+            }
+        }
     }
 
     #[test]
