@@ -77,9 +77,9 @@ pub struct Upstream {
     /// fewer than `max_fails` failures (or no accounting) and `effective_weight == weight`.
     /// A smooth RR pick with nothing tried then reduces to adding each weight and taking the
     /// first largest `current_weight` ([`Upstream::get_rr_peer`]'s fast path). Only a failure
-    /// can end it ([`Upstream::free`] recomputes it then) and only a slow pass can restore it
-    /// ([`Upstream::smooth_step`] recomputes it while it is false), so the peers must change
-    /// only through these methods -- internal state.
+    /// can end it ([`Upstream::free`] recomputes it then); a full pass or a success can restore
+    /// it, and [`Upstream::smooth_step`] recomputes it while it is false (every pick is a full
+    /// pass until then). The peers must change only through these methods -- internal state.
     steady: bool,
 }
 
@@ -193,7 +193,8 @@ impl Upstream {
             }
         }
         if !self.steady {
-            // the pass above may have restored the last effective weight
+            // the pass above may have restored the last effective weight, or a success since
+            // the last pass cleared the last failures
             self.steady = self.is_steady();
         }
         let (b, _) = best?;
