@@ -76,10 +76,12 @@ pub struct Upstream {
     /// Every peer is usable whatever the time and at full weight: not down, no `max_conns`,
     /// fewer than `max_fails` failures (or no accounting) and `effective_weight == weight`.
     /// A smooth RR pick with nothing tried then reduces to adding each weight and taking the
-    /// first largest `current_weight` ([`Upstream::get_rr_peer`]'s fast path). Only a failure
-    /// can end it ([`Upstream::free`] recomputes it then); a full pass or a success can restore
-    /// it, and [`Upstream::smooth_step`] recomputes it while it is false (every pick is a full
-    /// pass until then). The peers must change only through these methods -- internal state.
+    /// first largest `current_weight` ([`Upstream::get_rr_peer`]'s fast path). It is recomputed
+    /// only where a peer's state can change it: by [`Upstream::free`] on a failure (which can end
+    /// it) and when a success clears a peer's failures, and by [`Upstream::smooth_step`] when its
+    /// pass brings an `effective_weight` back to its `weight` (both can restore it), never at
+    /// every pick: a configuration that rules it out (a down server, `max_conns`) costs nothing
+    /// per request. The peers must change only through these methods -- internal state.
     steady: bool,
 }
 
@@ -178,6 +180,7 @@ impl Upstream {
     ) -> Option<usize> {
         let mut best: Option<(usize, i64)> = None;
         let mut total: i64 = 0;
+        let mut recovered = false;
         for i in 0..self.peers.len() {
             if is_tried(pd, i) || !self.usable(i, now_s) || !candidate(i) {
                 continue;
@@ -187,14 +190,14 @@ impl Upstream {
             total += p.effective_weight;
             if p.effective_weight < p.weight {
                 p.effective_weight += 1;
+                recovered |= p.effective_weight == p.weight;
             }
             if best.is_none_or(|(_, cw)| p.current_weight > cw) {
                 best = Some((i, p.current_weight));
             }
         }
-        if !self.steady {
-            // the pass above may have restored the last effective weight, or a success since
-            // the last pass cleared the last failures
+        if recovered {
+            // possibly the last peer below its weight
             self.steady = self.is_steady();
         }
         let (b, _) = best?;
@@ -239,7 +242,10 @@ impl Upstream {
     pub fn free(&mut self, peer: usize, failed: bool, now_s: u64) {
         let single = self.single;
         let p = &mut self.peers[peer];
+        // a failure, or a success that clears failures: either can change `steady`
+        let mut recheck = false;
         if !single {
+            recheck = failed || (p.accessed < p.checked && p.fails != 0);
             if failed {
                 p.fails += 1;
                 p.accessed = now_s;
@@ -255,7 +261,7 @@ impl Upstream {
             }
         }
         p.conns = p.conns.saturating_sub(1);
-        if failed && !single {
+        if recheck {
             self.steady = self.is_steady();
         }
     }
@@ -284,7 +290,8 @@ mod tests {
         /// `get_rr_peer`'s steady fast path changes nothing: against the full pass
         /// (`smooth_step` + `take`, nginx's loop as written), the same peers are chosen and every
         /// peer's state stays equal, through requests of several attempts, failures that end
-        /// the steady state and the passes that restore it, down servers and `max_conns`.
+        /// the steady state and the passes and successes that restore it, down servers and
+        /// `max_conns`; and the steady flag always equals its definition.
         #[test]
         fn steady_fast_path_equals_the_full_pass(
             weights in proptest::collection::vec(1u32..5, 2..7),
@@ -317,10 +324,13 @@ mod tests {
                     }
                     proptest::prop_assert_eq!(a, b);
                     proptest::prop_assert_eq!(&fast.peers, &full.peers);
+                    // the flag is exact, not merely safe: the fast path is taken whenever it can be
+                    proptest::prop_assert_eq!(fast.steady, fast.is_steady());
                     let Some(peer) = a else { break };
                     let failed = fails & (1 << attempt) != 0;
                     fast.free(peer, failed, now);
                     full.free(peer, failed, now);
+                    proptest::prop_assert_eq!(fast.steady, fast.is_steady());
                     if !failed {
                         break;
                     }
