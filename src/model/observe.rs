@@ -184,7 +184,8 @@ impl Observations {
             failed_total: 0,
             series: vec![Bucket::default(); buckets],
             bucket_ns,
-            recent: (0, 0, if buckets == 1 { u64::MAX } else { bucket_ns }),
+            // an empty range: the first lookup computes the bucket
+            recent: (0, 1, 0),
             closed: 0,
             close_at_ns: bucket_ns,
             warm_up,
