@@ -42,18 +42,14 @@ pub enum Persistence {
 pub struct Item {
     /// Value size \[bytes\] (see [`Item::size`]).
     size: u32,
-    /// Expiry time (memcached exptime / Redis EXPIRE); `SimTime::MAX` = none.
-    pub expires: SimTime,
-    /// Last write \[whole s\] (what the AOF fsync rule needs).
-    written_s: u32,
     /// Session version the value holds.
     pub version: u32,
+    /// Expiry time (memcached exptime / Redis EXPIRE); `SimTime::MAX` = none.
+    pub expires: SimTime,
     /// Last move to the head of the LRU list \[whole s\] (memcached keeps seconds too).
     bumped_s: u32,
-    /// Version durable on disk (AOF) and its size; size `NIL` = nothing durable yet.
-    durable: (u32, u32),
-    /// Rank of the last move to the LRU head (see [`StoreNode`]'s `lru`).
-    stamp: u64,
+    /// Rank of the last move to the LRU head (see [`Lru`]).
+    stamp: u32,
 }
 
 const NIL: u32 = u32::MAX;
@@ -62,6 +58,10 @@ const NIL: u32 = u32::MAX;
 /// compact often).
 const LRU_LOG_SLACK: usize = if cfg!(test) { 4 } else { 1024 };
 
+/// The stamp at which a node renumbers its items' stamps `0..len` in LRU order, so that a `u32`
+/// never wraps (small in tests, so that they renumber often).
+const STAMP_LIMIT: u32 = if cfg!(test) { 40 } else { u32::MAX };
+
 impl Item {
     /// Value size \[bytes\].
     pub fn size(&self) -> u64 {
@@ -69,8 +69,27 @@ impl Item {
     }
 }
 
-// 40 bytes: 48 per hash-table entry with its key
-const _: () = assert!(std::mem::size_of::<Item>() == 40);
+// 24 bytes: 32 per hash-table entry with its key, two entries per cache line (the AOF fields
+// live in their own table, which only an AOF node fills)
+const _: () = assert!(std::mem::size_of::<Item>() == 24);
+
+/// What an AOF node keeps of an item beyond the item itself.
+#[derive(Debug, Clone, Copy)]
+struct Aof {
+    /// Last write \[whole s\] (what the fsync rule needs).
+    written_s: u32,
+    /// Version durable on disk and its size; size `NIL` = nothing durable yet.
+    durable: (u32, u32),
+}
+
+impl Default for Aof {
+    fn default() -> Self {
+        Aof {
+            written_s: 0,
+            durable: (0, NIL),
+        }
+    }
+}
 
 /// memcached `ITEM_UPDATE_INTERVAL` \[s\]: a hit moves an item to the LRU head at most this
 /// often.
@@ -82,21 +101,28 @@ pub const ITEM_UPDATE_INTERVAL_S: u32 = 60;
 /// is the LRU tail. Neither touches other items on a move (a linked list rewrites both
 /// neighbours of a moved item, two cache misses per `set`), and a node that never fills keeps no
 /// log at all. Stale entries are dropped at the front by eviction and by a compaction once they
-/// outnumber the items.
+/// outnumber the items. Stamps are `u32` (the item stays 24 bytes): before the next one would
+/// reach [`STAMP_LIMIT`], the node renumbers them `0..len` in the same order and rewrites the log
+/// (see [`StoreNode::renumber_lru`]).
 #[derive(Default)]
 struct Lru {
-    log: VecDeque<(u64, u64)>,
+    log: VecDeque<(u64, u32)>,
     /// Whether `log` is kept (the node has needed to evict).
     kept: bool,
     /// Stamp of the next move to the LRU head.
-    next_stamp: u64,
+    next_stamp: u32,
 }
 
 impl Lru {
     /// A new stamp for a move of `key` to the LRU head (logged if the log is kept).
     #[inline]
-    fn stamp(&mut self, key: u64) -> u64 {
+    fn stamp(&mut self, key: u64) -> u32 {
         let stamp = self.next_stamp;
+        // (checked in tests, where the limit is reached often)
+        assert!(
+            !cfg!(test) || stamp < STAMP_LIMIT,
+            "stamps renumbered before the limit"
+        );
         self.next_stamp += 1;
         if self.kept {
             self.log.push_back((key, stamp));
@@ -118,6 +144,8 @@ pub struct StoreNode {
     used_bytes: u64,
     /// Key → item.
     index: ItemTable<Item>,
+    /// Key → its AOF record, for every item of an AOF node (empty otherwise).
+    aof: ItemTable<Aof>,
     /// The LRU order (see [`Lru`]).
     lru: Lru,
     /// Items evicted to make room (LRU).
@@ -134,6 +162,7 @@ impl StoreNode {
             capacity_bytes,
             used_bytes: 0,
             index: ItemTable::default(),
+            aof: ItemTable::default(),
             lru: Lru::default(),
             evictions: 0,
         }
@@ -144,7 +173,7 @@ impl StoreNode {
     }
 
     /// Whether the LRU log entry `(key, stamp)` is current.
-    fn current(&self, (key, stamp): (u64, u64)) -> bool {
+    fn current(&self, (key, stamp): (u64, u32)) -> bool {
         self.index.get(key).is_some_and(|it| it.stamp == stamp)
     }
 
@@ -166,8 +195,28 @@ impl StoreNode {
         v
     }
 
+    /// Renumbers the stamps `0..len` in LRU order and rewrites the log to match (it keeps only
+    /// current entries), once the next stamp has reached [`STAMP_LIMIT`]. Call before an
+    /// operation that stamps: each stamps at most once.
+    fn renumber_lru(&mut self) {
+        if self.lru.next_stamp < STAMP_LIMIT {
+            return;
+        }
+        let order = self.lru_order();
+        for (rank, &(key, _)) in order.iter().enumerate() {
+            self.index.get_mut(key).expect("listed item").stamp = rank as u32;
+        }
+        self.lru.next_stamp = u32::try_from(order.len()).expect("fewer items than stamps");
+        if self.lru.kept {
+            self.lru.log = (order.iter().enumerate())
+                .map(|(rank, &(key, _))| (key, rank as u32))
+                .collect();
+        }
+    }
+
     fn remove(&mut self, key: u64) -> Option<Item> {
         let it = self.index.remove(key)?;
+        self.aof.remove(key);
         self.used_bytes -= Self::footprint(it.size.into());
         Some(it)
     }
@@ -176,6 +225,7 @@ impl StoreNode {
     /// moves it to the head of the LRU list (memcached: only if it was last moved at least
     /// [`ITEM_UPDATE_INTERVAL_S`] ago; Redis: always).
     pub fn get(&mut self, key: u64, now: SimTime) -> Option<Item> {
+        self.renumber_lru();
         let redis = self.kind == StoreKind::Redis;
         let item = self.index.get_mut(key)?;
         let it = *item;
@@ -219,29 +269,32 @@ impl StoreNode {
         } else {
             now.plus_ns(ttl_ns)
         };
-        let mut item = Item {
+        self.renumber_lru();
+        let item = Item {
             size: u32::try_from(size).expect("item size below 4 GiB"),
-            expires,
-            written_s: now.whole_s() as u32,
             version,
+            expires,
             bumped_s: now.whole_s() as u32,
-            durable: (0, NIL),
-            stamp: 0,
+            stamp: self.lru.stamp(key),
         };
-        item.stamp = self.lru.stamp(key);
-        let aof = self.persistence == Persistence::AofEverysec;
-        match self.index.get_mut(key) {
+        let old = match self.index.get_mut(key) {
             // replaced in place, moved to the head
-            Some(old) => {
-                if aof {
-                    item.durable = Self::durable_after(old, now);
-                }
-                self.used_bytes -= Self::footprint(old.size.into());
-                *old = item;
-            }
+            Some(old) => Some(std::mem::replace(old, item)),
             None => {
                 self.index.insert(key, item);
+                None
             }
+        };
+        if let Some(old) = old {
+            self.used_bytes -= Self::footprint(old.size.into());
+        }
+        if self.persistence == Persistence::AofEverysec {
+            let durable = match (old, self.aof.get(key)) {
+                (Some(old), Some(rec)) => Self::durable_after(&old, rec, now),
+                _ => (0, NIL),
+            };
+            let written_s = now.whole_s() as u32;
+            self.aof.insert(key, Aof { written_s, durable });
         }
         self.used_bytes += Self::footprint(size);
         let mut evicted = Vec::new();
@@ -278,13 +331,14 @@ impl StoreNode {
         self.capacity_bytes > 0 && self.used_bytes > self.capacity_bytes
     }
 
-    /// What is durable (AOF everysec) of an item written at `old.written`, seen from `now`: a
-    /// write is durable once a whole-second fsync boundary has passed after it.
-    fn durable_after(old: &Item, now: SimTime) -> (u32, u32) {
-        if now.whole_s() > u64::from(old.written_s) {
+    /// What is durable (AOF everysec) of item `old`, written at `rec.written_s`, seen from
+    /// `now`: `(version, size)`. A write is durable once a whole-second fsync boundary has
+    /// passed after it.
+    fn durable_after(old: &Item, rec: &Aof, now: SimTime) -> (u32, u32) {
+        if now.whole_s() > u64::from(rec.written_s) {
             (old.version, old.size)
         } else {
-            old.durable
+            rec.durable
         }
     }
 
@@ -308,23 +362,23 @@ impl StoreNode {
     pub fn crash(&mut self, now: SimTime) {
         self.up = false;
         // AOF: what was fsynced, oldest LRU move first
-        let keep: Vec<(u64, Item)> = if self.persistence == Persistence::AofEverysec {
-            let mut v: Vec<(u64, Item)> = Vec::new();
+        let keep: Vec<(u64, Item, u32)> = if self.persistence == Persistence::AofEverysec {
+            let mut v = Vec::new();
             for (key, it) in self.lru_order() {
-                let (version, size) = if now.whole_s() > u64::from(it.written_s) {
-                    (it.version, it.size)
-                } else {
-                    it.durable
-                };
+                let rec = self
+                    .aof
+                    .get(key)
+                    .expect("an AOF node's item has its record");
+                let (version, size) = Self::durable_after(&it, rec, now);
                 if size != NIL {
                     v.push((
                         key,
                         Item {
                             version,
                             size,
-                            durable: (version, size),
                             ..it
                         },
+                        rec.written_s,
                     ));
                 }
             }
@@ -342,12 +396,14 @@ impl StoreNode {
         self.evictions = ev;
         self.up = false;
         // reinsert in LRU order, the oldest first, so the newest ends at the head
-        for (key, it) in keep {
-            let written = SimTime::from_s(it.written_s.into());
+        for (key, it, written_s) in keep {
+            let written = SimTime::from_s(written_s.into());
             self.set(key, it.size.into(), it.version, 0, written);
             if let Some(item) = self.index.get_mut(key) {
                 item.expires = it.expires;
-                item.durable = it.durable;
+            }
+            if let Some(rec) = self.aof.get_mut(key) {
+                rec.durable = (it.version, it.size);
             }
         }
     }
