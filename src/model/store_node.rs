@@ -198,10 +198,15 @@ impl StoreNode {
     /// Renumbers the stamps `0..len` in LRU order and rewrites the log to match (it keeps only
     /// current entries), once the next stamp has reached [`STAMP_LIMIT`]. Call before an
     /// operation that stamps: each stamps at most once.
+    #[inline]
     fn renumber_lru(&mut self) {
-        if self.lru.next_stamp < STAMP_LIMIT {
-            return;
+        if self.lru.next_stamp == STAMP_LIMIT {
+            self.renumber_lru_now();
         }
+    }
+
+    #[cold]
+    fn renumber_lru_now(&mut self) {
         let order = self.lru_order();
         for (rank, &(key, _)) in order.iter().enumerate() {
             self.index.get_mut(key).expect("listed item").stamp = rank as u32;
