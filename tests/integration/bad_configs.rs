@@ -921,7 +921,6 @@ fn every_broken_config_is_refused_with_exit_2_naming_file_and_key() {
                 case.name
             ));
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
     assert!(
         failures.is_empty(),
@@ -947,7 +946,6 @@ fn the_valid_minimal_config_passes_check() {
         !dir.join("results").exists(),
         "check must not write results"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

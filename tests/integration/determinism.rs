@@ -110,5 +110,4 @@ fn same_seed_same_bytes_for_any_thread_count() {
             ]
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -94,7 +94,6 @@ fn r8_sigint_stops_cleanly_and_resumes_to_the_same_bytes() {
     let msg = ok(&dir, &["run", "sw.toml", "--threads", "2", "--out", "cut"]);
     assert!(msg.contains("resumed: "), "{msg}");
     same_files(&dir.join("whole"), &dir.join("cut"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A panic reaches the user as one `error: internal error: … (please report)` line, exit 1.
@@ -113,7 +112,6 @@ fn r8_a_panic_is_one_line_and_exit_1() {
     assert!(stderr.contains("(please report)"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(!stderr.contains("backtrace"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `check` reports every problem of a file at once: structural ones in several sections
@@ -163,7 +161,6 @@ target = "app:1"
         );
     }
     assert_eq!(stderr.lines().count(), 5, "one line per problem:\n{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A run that cannot fit in memory (~10⁹–10¹⁰ live sessions) is refused before it starts, naming
@@ -205,7 +202,6 @@ fn r8_a_run_too_big_for_the_machine_is_refused_up_front() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("workload.clients"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A sweep whose grid is astronomically large is refused at load time instead of hanging while

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// The sessim binary under test.
@@ -8,12 +8,41 @@ pub fn sessim() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sessim"))
 }
 
-/// A fresh, empty temporary directory unique to this test.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sessim-it-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh, empty temporary directory for one test (`sessim-it-<name>-<random>`), used as a
+/// `Path`. Removed when dropped; kept, and named on stderr, when dropped by a failing test, for
+/// inspection.
+pub struct TestDir(Option<tempfile::TempDir>);
+
+impl std::ops::Deref for TestDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.as_ref().expect("present until dropped").path()
+    }
+}
+
+impl AsRef<Path> for TestDir {
+    fn as_ref(&self) -> &Path {
+        self
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(d) = self.0.take() {
+                eprintln!("keeping {} for inspection", d.keep().display());
+            }
+        }
+    }
+}
+
+/// A new [`TestDir`].
+pub fn temp_dir(name: &str) -> TestDir {
+    let d = tempfile::Builder::new()
+        .prefix(&format!("sessim-it-{name}-"))
+        .tempdir()
+        .expect("create a temporary directory");
+    TestDir(Some(d))
 }
 
 /// Runs sessim with `args` in `cwd`.

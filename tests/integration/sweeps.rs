@@ -102,7 +102,6 @@ fn three_shards_merged_equal_an_unsharded_run() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing shards: 3/3"));
     let o = run_in(&dir, &["run", "sw.toml", "--shard", "4/3"]);
     assert_eq!(o.status.code(), Some(2));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -154,7 +153,6 @@ fn killed_and_resumed_equals_uninterrupted() {
     let msg = ok(&dir, &["run", "sw.toml", "--threads", "2", "--out", "cut"]);
     assert!(msg.contains("resumed: "), "{msg}");
     same_files(&dir.join("whole"), &dir.join("cut"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -194,7 +192,6 @@ fn a_store_of_another_experiment_is_refused() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("different experiment"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -264,7 +261,6 @@ fn sequential_stopping_adds_replications_until_the_interval_is_tight() {
     );
     ok(&dir, &["merge", "s1", "s2", "--out", "m"]);
     same_files(&dir.join("a"), &dir.join("m"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Common random numbers: the difference between two balancers at the same point varies less
@@ -338,5 +334,4 @@ fn slurm_array_script_shards_and_merges_like_an_unsharded_run() {
     }
     bash(&["merge", "sw.toml", "out", "4"], None);
     same_files(&dir.join("whole"), &dir.join("out/merged"));
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -275,5 +275,4 @@ fn r8_each_class_of_bad_trace_input_is_named() {
     } else {
         fail(&[locked.to_str().unwrap()], "locked.log: cannot read: ");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
