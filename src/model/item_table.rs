@@ -153,9 +153,16 @@ impl<T: Copy + Default> ItemTable<T> {
 
     fn grow(&mut self) {
         let old = std::mem::replace(self, Self::with_bits(self.bits + 1));
+        self.len = old.len;
+        // the keys are distinct and the new table has room: each goes to the first empty slot
+        // of its probe
         for (k, it) in old.slots {
             if k != EMPTY {
-                self.insert(k, it);
+                let mut i = self.home(k);
+                while self.slots[i].0 != EMPTY {
+                    i = (i + 1) & self.mask();
+                }
+                self.slots[i] = (k, it);
             }
         }
     }

@@ -282,14 +282,8 @@ impl StoreNode {
             bumped_s: now.whole_s() as u32,
             stamp: self.lru.stamp(key),
         };
-        let old = match self.index.get_mut(key) {
-            // replaced in place, moved to the head
-            Some(old) => Some(std::mem::replace(old, item)),
-            None => {
-                self.index.insert(key, item);
-                None
-            }
-        };
+        // one probe: a new key's probe runs to an empty slot, the longest kind
+        let old = self.index.insert(key, item);
         if let Some(old) = old {
             self.used_bytes -= Self::footprint(old.size.into());
         }
