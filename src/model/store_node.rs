@@ -179,12 +179,18 @@ impl StoreNode {
 
     /// Drops the stale LRU log entries once they outnumber the items (amortised O(1) per
     /// move). Call only when every moved item holds its new stamp.
+    #[inline]
     fn compact_lru(&mut self) {
         if self.lru.log.len() > 2 * self.index.len() + LRU_LOG_SLACK {
-            let mut log = std::mem::take(&mut self.lru.log);
-            log.retain(|&e| self.current(e));
-            self.lru.log = log;
+            self.compact_lru_now();
         }
+    }
+
+    #[cold]
+    fn compact_lru_now(&mut self) {
+        let mut log = std::mem::take(&mut self.lru.log);
+        log.retain(|&e| self.current(e));
+        self.lru.log = log;
     }
 
     /// Every item with its key, the least recently used first. Iterates the hash table, but
