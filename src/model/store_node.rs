@@ -150,6 +150,8 @@ pub struct StoreNode {
     lru: Lru,
     /// Items evicted to make room (LRU).
     pub evictions: u64,
+    /// The keys the last `set` evicted (its return value).
+    evicted: Vec<u64>,
 }
 
 impl StoreNode {
@@ -165,6 +167,7 @@ impl StoreNode {
             aof: ItemTable::default(),
             lru: Lru::default(),
             evictions: 0,
+            evicted: Vec::new(),
         }
     }
 
@@ -266,15 +269,10 @@ impl StoreNode {
     }
 
     /// `set key` (memcached `set`, Redis `SET`): stores or replaces, evicting from the LRU tail
-    /// while the footprint exceeds the capacity. Returns the keys evicted.
-    pub fn set(
-        &mut self,
-        key: u64,
-        size: u64,
-        version: u32,
-        ttl_ns: u64,
-        now: SimTime,
-    ) -> Vec<u64> {
+    /// while the footprint exceeds the capacity. Returns the keys evicted, oldest first, valid
+    /// until the next `set` (a slice comes back in two registers; a `Vec` came back through
+    /// memory, and reading it stalled the caller).
+    pub fn set(&mut self, key: u64, size: u64, version: u32, ttl_ns: u64, now: SimTime) -> &[u64] {
         let expires = if ttl_ns == 0 {
             SimTime::MAX
         } else {
@@ -302,7 +300,7 @@ impl StoreNode {
             self.aof.insert(key, Aof { written_s, durable });
         }
         self.used_bytes += Self::footprint(size);
-        let mut evicted = Vec::new();
+        self.evicted.clear();
         if self.over_capacity() && !self.lru.kept {
             self.lru.log = (self.lru_order().into_iter())
                 .map(|(key, it)| (key, it.stamp))
@@ -322,12 +320,12 @@ impl StoreNode {
                 break;
             }
             self.lru.log.pop_front();
-            evicted.push(tail);
+            self.evicted.push(tail);
             self.remove(tail);
             self.evictions += 1;
         }
         self.compact_lru();
-        evicted
+        &self.evicted
     }
 
     /// Whether the items' footprints exceed a set memory limit (`-m` / `maxmemory`).

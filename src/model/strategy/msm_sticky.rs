@@ -349,9 +349,9 @@ pub(crate) fn store_write(cx: &mut Cx<'_>, op: &Pending) {
     if op.delete {
         st.delete(k);
     } else {
-        let ev = st.set(k, op.size, op.version, op.ttl_ns, cx.now);
-        if !ev.is_empty() {
-            cx.obs.evicted(cx.now, ev.len() as u64);
+        let evicted = st.set(k, op.size, op.version, op.ttl_ns, cx.now).len();
+        if evicted > 0 {
+            cx.obs.evicted(cx.now, evicted as u64);
         }
     }
 }

@@ -272,7 +272,7 @@ impl RedisStore {
     /// Writes `key` on the master (and, later, on the replica).
     fn write(&mut self, cx: &mut Cx<'_>, key: u64, size: u64, version: u32, ttl_ns: u64) {
         let now = cx.now;
-        let evicted = self.master_node(cx).set(key, size, version, ttl_ns, now);
+        let evicted = (self.master_node(cx).set(key, size, version, ttl_ns, now)).to_vec();
         self.replicate(
             cx,
             ReplOp::Set {
