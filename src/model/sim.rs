@@ -795,6 +795,8 @@ impl Sim {
 
     fn service_done(&mut self, r: u32, s: &mut Scheduler<Event>) {
         let req = &mut self.requests[r as usize];
+        // the response reaches the client at the end of this event (`finish`): start loading it
+        crate::kernel::prefetch(&self.clients[req.client as usize]);
         if req.flags & STATIC != 0 {
             self.respond(r, s);
             return;
