@@ -430,6 +430,7 @@ impl StoreNode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
     const T: SimTime = SimTime::ZERO;
 
     impl StoreNode {
@@ -571,6 +572,75 @@ mod tests {
                 }
                 proptest::prop_assert_eq!(m.clone_lru(), r.list.iter().map(|e| e.0).collect::<Vec<_>>());
                 proptest::prop_assert_eq!(m.used_bytes(), r.used);
+            }
+        }
+
+        /// On an AOF Redis node with room for a few items, through sets, gets, deletes, adds,
+        /// evictions, expiries, stamp renumberings and crashes: every item keeps its AOF record
+        /// and no record outlives its item, and after a crash each item holds the version the
+        /// fsync rule made durable (a reference keeps, per key, its last write second, version
+        /// and durable version, and applies the rule of `durable_after`).
+        #[test]
+        fn aof_records_follow_the_items(
+            ops in proptest::collection::vec((0u8..5, 0u64..24, 1u64..400, 0u64..1500), 1..300)
+        ) {
+            let cap = 6 * StoreNode::footprint(200);
+            let mut r = StoreNode::new(StoreKind::Redis, Persistence::AofEverysec, cap);
+            // key -> (last write [whole s], version, durable version)
+            let mut reference: BTreeMap<u64, (u64, u32, Option<u32>)> = BTreeMap::new();
+            let durable = |&(written_s, version, durable): &(u64, u32, Option<u32>), now: SimTime| {
+                if now.whole_s() > written_s { Some(version) } else { durable }
+            };
+            let mut t_ms = 0;
+            for (i, (op, key, size, dt_ms)) in ops.into_iter().enumerate() {
+                t_ms += dt_ms;
+                let now = SimTime::from_ns(t_ms * 1_000_000);
+                let ttl = if key % 5 == 0 { 9_000_000_000 } else { 0 };
+                let version = i as u32 + 1;
+                match op {
+                    0 => {
+                        r.get(key, now);
+                    }
+                    1 => {
+                        let before = reference.get(&key).filter(|_| r.contains(key)).copied();
+                        r.set(key, size, version, ttl, now);
+                        let kept = before.and_then(|b| durable(&b, now));
+                        reference.insert(key, (now.whole_s(), version, kept));
+                    }
+                    2 => {
+                        r.delete(key);
+                    }
+                    3 => {
+                        if r.add(key, size, ttl, now) {
+                            reference.insert(key, (now.whole_s(), 0, None));
+                        }
+                    }
+                    _ => {
+                        let evictions = r.evictions;
+                        r.crash(now);
+                        r.up = true;
+                        for (k, it) in r.index.iter() {
+                            let expected = reference.get(&k).and_then(|b| durable(b, now));
+                            proptest::prop_assert_eq!(Some(it.version), expected, "key {}", k);
+                        }
+                        if r.evictions == evictions {
+                            // nothing made room while reloading: every durable item is back
+                            for (&k, rec) in &reference {
+                                proptest::prop_assert_eq!(durable(rec, now).is_some(), r.contains(k));
+                            }
+                        }
+                        for (_, rec) in reference.iter_mut() {
+                            let kept = durable(rec, now);
+                            *rec = (rec.0, kept.unwrap_or(0), kept);
+                        }
+                    }
+                }
+                reference.retain(|&k, _| r.contains(k));
+                proptest::prop_assert_eq!(r.aof.len(), r.index.len());
+                proptest::prop_assert_eq!(reference.len(), r.index.len());
+                for (k, _) in r.index.iter() {
+                    proptest::prop_assert!(r.aof.get(k).is_some(), "item {} has no AOF record", k);
+                }
             }
         }
     }
