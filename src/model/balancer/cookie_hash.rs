@@ -22,6 +22,7 @@ pub const ENTRY: BalancerEntry = BalancerEntry {
     name: "cookie-hash",
     doc: "nginx `hash $cookie_JSESSIONID` (crc32, rehash on failure; no cookie => round robin)",
     build: |p| Box::new(CookieHash::new(p)),
+    pins_sessions: true,
 };
 
 /// The value one try adds to the accumulator: `(crc32(decimal(rehash) ++ key) >> 16) & 0x7fff`,

@@ -31,6 +31,7 @@ pub const ENTRY: BalancerEntry = BalancerEntry {
     name: "cookie-hash-consistent",
     doc: "nginx `hash $cookie_JSESSIONID consistent` (160 crc32 points per weight unit)",
     build: |p| Box::new(CookieHashConsistent::new(p)),
+    pins_sessions: true,
 };
 
 /// Points per unit of weight.

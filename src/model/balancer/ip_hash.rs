@@ -24,6 +24,7 @@ pub const ENTRY: BalancerEntry = BalancerEntry {
     name: "ip-hash",
     doc: "nginx ip_hash: hash of the client's first three IPv4 octets",
     build: |p| Box::new(IpHash::new(p)),
+    pins_sessions: true,
 };
 
 /// Initial value of the per-request hash.

@@ -169,6 +169,9 @@ pub struct BalancerEntry {
     /// Builds a fresh instance (all peer state at its initial value).
     /// Panics if [`BalancerParams::validate`] fails.
     pub build: fn(&BalancerParams) -> Box<dyn Balancer>,
+    /// Whether a request that carries a session's cookie goes back to the node holding it while
+    /// that node is up (session affinity). The memory estimate counts on it (`src/estimate.rs`).
+    pub pins_sessions: bool,
 }
 
 /// One line per balancer.

@@ -18,6 +18,7 @@ pub const ENTRY: BalancerEntry = BalancerEntry {
     name: "round-robin",
     doc: "nginx smooth weighted round robin (the default upstream balancer)",
     build: |p| Box::new(RoundRobin::new(p)),
+    pins_sessions: false,
 };
 
 /// nginx smooth weighted round robin.

@@ -42,6 +42,7 @@ pub const ENTRY: BalancerEntry = BalancerEntry {
     name: "route",
     doc: "Apache mod_proxy_balancer jvmRoute stickiness (text after '.'), byrequests otherwise",
     build: |p| Box::new(Route::new(p)),
+    pins_sessions: true,
 };
 
 /// One `BalancerMember` (`proxy_worker_shared`).

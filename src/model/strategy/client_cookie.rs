@@ -51,6 +51,7 @@ pub const ENTRY: StrategyEntry = StrategyEntry {
     doc: "cookie persistence: the whole state in a cookie both ways on every request (WebLogic)",
     check,
     build: |cfg| Box::new(ClientCookie::new(cfg)),
+    node_bound: false,
 };
 
 /// `[strategy]` options of `client-cookie`.

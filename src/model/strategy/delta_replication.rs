@@ -74,6 +74,7 @@ pub const ENTRY: StrategyEntry = StrategyEntry {
         "all-to-all replication: every change as a delta to every other node (Tomcat DeltaManager)",
     check,
     build: |cfg| Box::new(DeltaReplication::new(cfg)),
+    node_bound: false,
 };
 
 /// Bytes of a cluster message besides its payload (Tribes header, session id, manager name).

@@ -16,6 +16,7 @@ pub const ENTRY: StrategyEntry = StrategyEntry {
     doc: "session binding only: state in the creating node's memory (Tomcat StandardManager)",
     check: super::no_options,
     build: |cfg| Box::new(Local::new(cfg.app.nodes as usize)),
+    node_bound: true,
 };
 
 /// Per-node lists of the session slots each node holds in memory (`Session::pos` is the

@@ -212,6 +212,10 @@ pub struct StrategyEntry {
     pub check: fn(&ExperimentConfig) -> Result<(), (String, String)>,
     /// Builds the strategy for a validated config.
     pub build: fn(&ExperimentConfig) -> Box<dyn Strategy>,
+    /// Whether a session lives only in the memory of the node that created it, so that a
+    /// request served by another node starts a new one. The memory estimate counts on it
+    /// (`src/estimate.rs`).
+    pub node_bound: bool,
 }
 
 /// All strategies, one line each.

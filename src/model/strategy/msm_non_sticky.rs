@@ -76,7 +76,7 @@ pub const ENTRY: StrategyEntry = StrategyEntry {
     build: |cfg| {
         let o: Options = super::options(&cfg.strategy).expect("checked");
         Box::new(MsmNonSticky::new(cfg, o))
-    },
+    },    node_bound: false,
 };
 
 /// Options of `msm-non-sticky`.

@@ -62,6 +62,7 @@ pub const ENTRY: StrategyEntry = StrategyEntry {
         let o: Options = super::options(&cfg.strategy).expect("checked");
         Box::new(MsmSticky::new(cfg, o))
     },
+    node_bound: false,
 };
 
 /// Options of `msm-sticky`.

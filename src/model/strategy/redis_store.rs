@@ -72,7 +72,7 @@ pub const ENTRY: StrategyEntry = StrategyEntry {
     name: "redis-store",
     doc: "non-sticky sessions in one Redis: GET per request, SET if dirty, EXPIRE (tomcat-redis-session-manager, Redisson)",
     check,
-    build: |cfg| Box::new(RedisStore::new(cfg)),
+    build: |cfg| Box::new(RedisStore::new(cfg)),    node_bound: false,
 };
 
 /// When the session is written back at the end of a request.
