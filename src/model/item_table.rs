@@ -154,14 +154,13 @@ impl<T: Copy + Default> ItemTable<T> {
     fn grow(&mut self) {
         let old = std::mem::replace(self, Self::with_bits(self.bits + 1));
         self.len = old.len;
-        // the keys are distinct and the new table has room: each goes to the first empty slot
-        // of its probe
+        // the keys are distinct and the new table has room: each goes to the empty slot that
+        // ends its probe, without insert's checks
         for (k, it) in old.slots {
             if k != EMPTY {
-                let mut i = self.home(k);
-                while self.slots[i].0 != EMPTY {
-                    i = (i + 1) & self.mask();
-                }
+                let Err(i) = self.probe(k) else {
+                    unreachable!("the old table's keys are distinct")
+                };
                 self.slots[i] = (k, it);
             }
         }

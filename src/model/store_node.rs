@@ -438,8 +438,13 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
     const T: SimTime = SimTime::ZERO;
-    /// A stamp limit the property tests reach many times (above their 24 keys).
-    const TEST_STAMP_LIMIT: u32 = 40;
+    /// A node whose stamps are renumbered at 40 (above the property tests' 24 keys), so that
+    /// the tests go through many renumberings.
+    fn small_node(kind: StoreKind, persistence: Persistence, cap: u64) -> StoreNode {
+        let mut n = StoreNode::new(kind, persistence, cap);
+        n.lru.limit = 40;
+        n
+    }
 
     impl StoreNode {
         /// Keys from the LRU head to the tail.
@@ -553,8 +558,7 @@ mod tests {
             ops in proptest::collection::vec((0u8..4, 0u64..24, 1u64..400, 0u64..40), 1..400)
         ) {
             let cap = 6 * StoreNode::footprint(200);
-            let mut m = StoreNode::new(StoreKind::Memcached, Persistence::Volatile, cap);
-            m.lru.limit = TEST_STAMP_LIMIT;
+            let mut m = small_node(StoreKind::Memcached, Persistence::Volatile, cap);
             let mut r = RefLru { list: Vec::new(), used: 0, cap };
             let mut t_s = 0;
             for (op, key, size, dt_s) in ops {
@@ -594,8 +598,7 @@ mod tests {
             ops in proptest::collection::vec((0u8..5, 0u64..24, 1u64..400, 0u64..1500), 1..300)
         ) {
             let cap = 6 * StoreNode::footprint(200);
-            let mut r = StoreNode::new(StoreKind::Redis, Persistence::AofEverysec, cap);
-            r.lru.limit = TEST_STAMP_LIMIT;
+            let mut r = small_node(StoreKind::Redis, Persistence::AofEverysec, cap);
             // key -> (last write [whole s], version, durable version)
             let mut reference: BTreeMap<u64, (u64, u32, Option<u32>)> = BTreeMap::new();
             let durable = |&(written_s, version, durable): &(u64, u32, Option<u32>), now: SimTime| {

@@ -75,7 +75,8 @@ pub const ENTRY: StrategyEntry = StrategyEntry {
     name: "backup-replication",
     doc: "primary/backup: one backup copy per session, proxies elsewhere (Tomcat BackupManager, WebLogic)",
     check,
-    build: |cfg| Box::new(BackupReplication::new(cfg)),    node_bound: false,
+    build: |cfg| Box::new(BackupReplication::new(cfg)),
+    node_bound: false,
 };
 
 /// How a node picks the backup of the sessions it is primary for.

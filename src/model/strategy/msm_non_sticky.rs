@@ -76,7 +76,8 @@ pub const ENTRY: StrategyEntry = StrategyEntry {
     build: |cfg| {
         let o: Options = super::options(&cfg.strategy).expect("checked");
         Box::new(MsmNonSticky::new(cfg, o))
-    },    node_bound: false,
+    },
+    node_bound: false,
 };
 
 /// Options of `msm-non-sticky`.

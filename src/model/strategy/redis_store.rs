@@ -72,7 +72,8 @@ pub const ENTRY: StrategyEntry = StrategyEntry {
     name: "redis-store",
     doc: "non-sticky sessions in one Redis: GET per request, SET if dirty, EXPIRE (tomcat-redis-session-manager, Redisson)",
     check,
-    build: |cfg| Box::new(RedisStore::new(cfg)),    node_bound: false,
+    build: |cfg| Box::new(RedisStore::new(cfg)),
+    node_bound: false,
 };
 
 /// When the session is written back at the end of a request.
@@ -272,7 +273,10 @@ impl RedisStore {
     /// Writes `key` on the master (and, later, on the replica).
     fn write(&mut self, cx: &mut Cx<'_>, key: u64, size: u64, version: u32, ttl_ns: u64) {
         let now = cx.now;
-        let evicted = (self.master_node(cx).set(key, size, version, ttl_ns, now)).to_vec();
+        let evicted = self
+            .master_node(cx)
+            .set(key, size, version, ttl_ns, now)
+            .to_vec();
         self.replicate(
             cx,
             ReplOp::Set {
