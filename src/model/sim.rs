@@ -610,17 +610,10 @@ impl Sim {
         let addr = self.clients[req.client as usize].addr;
         let mut buf = [0u8; 96];
         let len = match &req.cookie {
-            Some(cookie @ (id, sref)) => {
-                // the node will look the session up: start loading it now
-                self.sessions.prefetch(sref.slot);
-                self.strategy.prefetch(&self.stores, cookie);
-                if self.balancer_reads_id {
-                    id.write(&mut buf, &self.p.routes, &self.p.store_ids)
-                } else {
-                    0
-                }
+            Some((id, _)) if self.balancer_reads_id => {
+                id.write(&mut buf, &self.p.routes, &self.p.store_ids)
             }
-            None => 0,
+            _ => 0,
         };
         let key = RequestKey {
             client_addr: addr,
@@ -629,6 +622,11 @@ impl Sim {
         match self.balancer.pick(&key, &mut req.pd, now.whole_s()) {
             Some(node) => {
                 req.node = node as NodeIdx;
+                if let Some(cookie) = &req.cookie {
+                    // the node will look the session up: start loading what it reads now
+                    self.strategy
+                        .prefetch(&self.sessions, &self.stores, cookie, req.node);
+                }
                 req.flags &= !(SENT | TIMED_OUT);
                 s.schedule_in(self.p.lat_ba, Event::NodeArrival(r, req.gen));
             }

@@ -8,7 +8,9 @@
 
 use super::expiry::ExpiryChecks;
 use super::{Cx, Req, Step, Strategy, StrategyEntry};
-use crate::model::ids::NodeIdx;
+use crate::model::ids::{NodeIdx, SessionId};
+use crate::model::session::{SessionRef, SessionTable};
+use crate::model::store_node::StoreNode;
 
 /// Registry line.
 pub const ENTRY: StrategyEntry = StrategyEntry {
@@ -99,9 +101,14 @@ impl Local {
 
 impl Strategy for Local {
     fn begin(&mut self, cx: &mut Cx<'_>, req: &mut Req<'_>) -> Step {
-        let Some((_, cookie)) = req.cookie else {
+        let Some((id, cookie)) = req.cookie else {
             return Step::Done;
         };
+        // a local session's id carries its home node's jvmRoute: a request elsewhere finds
+        // nothing without reading the table
+        if id.route != req.node {
+            return Step::Done;
+        }
         let Some(s) = cx.sessions.get(cookie) else {
             return Step::Done;
         };
@@ -116,6 +123,20 @@ impl Strategy for Local {
         req.st.slot = Some(cookie.slot);
         req.st.seen = s.version;
         Step::Done
+    }
+
+    /// Only a request on the session's home node reads it (see `begin`).
+    #[inline]
+    fn prefetch(
+        &self,
+        sessions: &SessionTable,
+        _stores: &[StoreNode],
+        (id, r): &(SessionId, SessionRef),
+        node: NodeIdx,
+    ) {
+        if id.route == node {
+            sessions.prefetch(r.slot);
+        }
     }
 
     fn created(&mut self, cx: &mut Cx<'_>, req: &mut Req<'_>, slot: u32) {

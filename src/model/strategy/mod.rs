@@ -194,11 +194,19 @@ pub trait Strategy: Send {
     fn store_up(&mut self, _cx: &mut Cx<'_>, _store: u16) {}
     /// The periodic expiry sweep of `node` (Tomcat `ManagerBase.processExpires`).
     fn expire(&mut self, cx: &mut Cx<'_>, node: NodeIdx);
-    /// A hint, when a request carrying `cookie` is sent to an app node: the strategy may start
-    /// loading the store items its `begin` will read (see [`StoreNode::prefetch`]). Must not
-    /// change any state. Default: nothing.
+    /// A hint, when a request carrying `cookie` has been sent to app node `node`: the strategy
+    /// may start loading what its `begin` will read there (see [`SessionTable::prefetch`],
+    /// [`StoreNode::prefetch`]). Must not change any state. Default: the session's metadata.
     #[inline]
-    fn prefetch(&self, _stores: &[StoreNode], _cookie: &(SessionId, SessionRef)) {}
+    fn prefetch(
+        &self,
+        sessions: &SessionTable,
+        _stores: &[StoreNode],
+        (_, r): &(SessionId, SessionRef),
+        _node: NodeIdx,
+    ) {
+        sessions.prefetch(r.slot);
+    }
 }
 
 /// A registry entry.

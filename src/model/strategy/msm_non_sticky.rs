@@ -58,7 +58,7 @@ use super::msm_sticky::{
 };
 use super::{Cx, Req, Serializer, Step, Strategy, StrategyEntry};
 use crate::model::ids::{NodeIdx, SessionId};
-use crate::model::session::SessionRef;
+use crate::model::session::{SessionRef, SessionTable};
 use crate::model::store_node::StoreNode;
 use crate::scenario::config::ExperimentConfig;
 use crate::scenario::units::Duration;
@@ -255,7 +255,14 @@ impl MsmNonSticky {
 impl Strategy for MsmNonSticky {
     /// `begin` takes the lock (unless `lockingMode` none) and reads the session from the node
     /// its id names: both items sit side by side there.
-    fn prefetch(&self, stores: &[StoreNode], (id, r): &(SessionId, SessionRef)) {
+    fn prefetch(
+        &self,
+        sessions: &SessionTable,
+        stores: &[StoreNode],
+        (id, r): &(SessionId, SessionRef),
+        _node: NodeIdx,
+    ) {
+        sessions.prefetch(r.slot);
         if let Some(st) = stores.get(id.store as usize) {
             st.prefetch(key(r.slot, r.gen, Kind::Session));
             if self.mode != LockMode::None {
