@@ -60,6 +60,13 @@ pub trait Model {
     /// current event's work. Must not change the model's state. Default: nothing.
     #[inline]
     fn prefetch(&self, _next: &Self::Event) {}
+    /// A hint that `soon` is among the next few dozen events, which the queue learns of as it
+    /// pops ([`FutureEventList::pop_with_lookahead`]): a model may start loading what one
+    /// event's lead would not hide (entities read at random in a table larger than the caches).
+    /// Called for some events only, possibly long before they run. Must not change the model's
+    /// state. Default: nothing.
+    #[inline]
+    fn prefetch_soon(&self, _soon: &Self::Event) {}
     /// Called once when the simulation clock reaches the warm-up time: statistics reset here
     /// (warm-up deletion). Default: nothing.
     fn end_warm_up(&mut self, _now: SimTime) {}
@@ -122,7 +129,9 @@ impl<E: Copy> Scheduler<E> {
             if at > until {
                 break;
             }
-            let (at, event) = self.queue.pop().expect("peeked");
+            let (at, event) = (self.queue)
+                .pop_with_lookahead(|soon| model.prefetch_soon(soon))
+                .expect("peeked");
             self.now = at;
             self.events_handled += 1;
             if let Some(next) = self.queue.peek_event() {

@@ -98,6 +98,14 @@ pub trait FutureEventList<E: Copy> {
     /// at the earliest time), or `None` when the queue is empty.
     fn pop(&mut self) -> Option<(SimTime, E)>;
 
+    /// [`pop`](Self::pop), and `soon` is called on pending events that will come out within
+    /// the next few pops, when the queue learns of them as it pops (a radix heap redistributing a
+    /// small bucket): only a hint, for prefetching. Default: `pop`, no hint.
+    #[inline]
+    fn pop_with_lookahead(&mut self, _soon: impl FnMut(&E)) -> Option<(SimTime, E)> {
+        self.pop()
+    }
+
     /// The event the next `pop` returns, when the queue knows it in O(1); `None` when empty or
     /// not known cheaply (the default). Only a hint: the scheduler uses it to let the model
     /// prefetch the next event's entities.

@@ -99,6 +99,15 @@ pub struct RadixQueue<E> {
 /// 16-byte entries); smaller vectors stay in place.
 const FREE_FROM_ENTRIES: usize = 64;
 
+/// A refill hands its entries to the caller's `soon` hint (for prefetching) when the bucket
+/// holds at most this many. They are the next events to pop, but for events pushed earlier in the
+/// meantime: with 64, their entities (two or three cache lines each) fit in the L1 cache
+/// together. Measured in `closed-loop-rr-100k`, whose clients are read at random and whose
+/// pages mostly pass through a refilled level-3 bucket (2^24 ns, ~50 events), with the model
+/// prefetching every hinted event's entities: best of 7 runs 0.496 s without the hint, 0.454 s
+/// with 64, 0.446 s with 256, 0.458 s with 1024 (within noise from 64 to 256).
+const LOOKAHEAD_ENTRIES: usize = 64;
+
 impl<E: Copy> RadixQueue<E> {
     /// The bucket of time `t > last`.
     #[inline(always)]
@@ -151,7 +160,7 @@ impl<E: Copy> RadixQueue<E> {
 
     /// Refills the empty FIFO bucket from the first non-empty bucket (requires `len > 0`).
     #[inline(never)]
-    fn refill(&mut self) {
+    fn refill(&mut self, mut soon: impl FnMut(&E)) {
         let i = self.first_occupied();
         debug_assert!(i < BUCKETS && !self.buckets[i].is_empty());
         self.unmark(i);
@@ -163,6 +172,11 @@ impl<E: Copy> RadixQueue<E> {
         }
         let last = self.last;
         let mut src = std::mem::take(&mut self.buckets[i]);
+        if src.len() <= LOOKAHEAD_ENTRIES {
+            for x in &src {
+                soon(&x.event);
+            }
+        }
         for x in src.drain(..) {
             if x.time == last {
                 self.fifo.push(x);
@@ -250,6 +264,11 @@ impl<E: Copy> FutureEventList<E> for RadixQueue<E> {
 
     #[inline]
     fn pop(&mut self) -> Option<(SimTime, E)> {
+        self.pop_with_lookahead(|_| {})
+    }
+
+    #[inline]
+    fn pop_with_lookahead(&mut self, soon: impl FnMut(&E)) -> Option<(SimTime, E)> {
         if self.len == 0 {
             return None;
         }
@@ -267,7 +286,7 @@ impl<E: Copy> FutureEventList<E> for RadixQueue<E> {
                 self.last = e.time;
                 e
             } else {
-                self.refill();
+                self.refill(soon);
                 self.head = 1;
                 self.fifo[0]
             }
@@ -297,6 +316,43 @@ mod tests {
             let held = |v: &[Vec<Entry<E>>]| v.iter().map(Vec::capacity).sum::<usize>();
             held(&self.buckets) + self.fifo.capacity()
         }
+    }
+
+    /// Every event the lookahead hints at is pending and pops within the next
+    /// `LOOKAHEAD_ENTRIES` pops (no pushes in between), and many are hinted at before they pop
+    /// (the others are alone in their bucket when it comes first: the peek finds them).
+    #[test]
+    fn lookahead_hints_at_the_next_events() {
+        let n = 20_000u32;
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut q = RadixQueue::<u32>::with_capacity(0);
+        for i in 0..n {
+            q.push(
+                SimTime::from_ns((-(1.0 - rng.gen::<f64>()).ln() * 1e11) as u64),
+                i,
+            );
+        }
+        let mut hinted_at = vec![None; n as usize];
+        let mut popped = vec![false; n as usize];
+        let mut hinted_before_pop = 0;
+        for k in 0..n as usize {
+            let (_, e) = q
+                .pop_with_lookahead(|&e| {
+                    assert!(!popped[e as usize], "hint at popped event {e}");
+                    hinted_at[e as usize] = Some(k);
+                })
+                .expect("pending");
+            popped[e as usize] = true;
+            if let Some(h) = hinted_at[e as usize] {
+                assert!(
+                    k - h <= LOOKAHEAD_ENTRIES,
+                    "hinted at pop {h}, popped at {k}"
+                );
+                hinted_before_pop += (h < k) as u32;
+            }
+        }
+        // measured: 10,413 of 20,000
+        assert!(hinted_before_pop > n * 4 / 10, "{hinted_before_pop} of {n}");
     }
 
     /// The hold model of `closed-loop-rr-100k` scaled down: 10,000 pending events, each popped
