@@ -129,7 +129,8 @@ impl<E: Copy> Scheduler<E> {
             if at > until {
                 break;
             }
-            let (at, event) = (self.queue)
+            let (at, event) = self
+                .queue
                 .pop_with_lookahead(|soon| model.prefetch_soon(soon))
                 .expect("peeked");
             self.now = at;

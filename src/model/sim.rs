@@ -1183,20 +1183,7 @@ impl Model for Sim {
     /// session a request's cookie names: finding it means reading the request, which waits for
     /// the very load just started, before the current event is handled (measured: without that
     /// read, closed-loop-rr-100k medians −4% and −2% in two rounds of alternating runs). The
-    /// session is loaded from `dispatch`, when the request is sent.
-    /// Loads the client of a page to be sent a few dozen events ahead (closed-loop-rr-100k: its
-    /// 100,000 clients take 12.8 MB, read at random, and one event's lead did not hide the
-    /// load). Not the requests a lookahead names: a small table, cached anyway; prefetching them
-    /// too cost full-feature 2.3% more instructions for nothing.
-    #[inline]
-    fn prefetch_soon(&self, soon: &Event) {
-        if let Event::ClientSend(c) = *soon {
-            if let Some(cl) = self.clients.get(c as usize) {
-                crate::kernel::prefetch(cl);
-            }
-        }
-    }
-
+    /// session is loaded from `dispatch` (`Strategy::prefetch`), once the node is picked.
     #[inline]
     fn prefetch(&self, next: &Event) {
         match *next {
@@ -1211,6 +1198,19 @@ impl Model for Sim {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Loads the client of a page to be sent a few dozen events ahead (closed-loop-rr-100k: its
+    /// 100,000 clients take 12.8 MB, read at random, and one event's lead did not hide the
+    /// load). Not the requests a lookahead names: a small table, cached anyway; prefetching them
+    /// too cost full-feature 2.3% more instructions for nothing.
+    #[inline]
+    fn prefetch_soon(&self, soon: &Event) {
+        if let Event::ClientSend(c) = *soon {
+            if let Some(cl) = self.clients.get(c as usize) {
+                crate::kernel::prefetch(cl);
+            }
         }
     }
 }
