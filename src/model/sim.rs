@@ -791,6 +791,14 @@ impl Sim {
         self.requests[r as usize].set_cookie = Some((id, sref));
     }
 
+    /// Starts loading client `c` (both its cache lines), if it exists (no effect on results).
+    #[inline]
+    fn prefetch_client(&self, c: u32) {
+        if let Some(cl) = self.clients.get(c as usize) {
+            crate::kernel::prefetch(cl);
+        }
+    }
+
     fn service_done(&mut self, r: u32, s: &mut Scheduler<Event>) {
         let req = &mut self.requests[r as usize];
         // the response reaches the client at the end of this event (`finish`): start loading it
@@ -1187,11 +1195,7 @@ impl Model for Sim {
     #[inline]
     fn prefetch(&self, next: &Event) {
         match *next {
-            Event::ClientSend(c) => {
-                if let Some(cl) = self.clients.get(c as usize) {
-                    crate::kernel::prefetch(cl);
-                }
-            }
+            Event::ClientSend(c) => self.prefetch_client(c),
             Event::NodeArrival(r, _) | Event::ServiceDone(r, _) | Event::StrategyWait(r, _) => {
                 if let Some(rq) = self.requests.get(r as usize) {
                     crate::kernel::prefetch(rq);
@@ -1208,9 +1212,7 @@ impl Model for Sim {
     #[inline]
     fn prefetch_soon(&self, soon: &Event) {
         if let Event::ClientSend(c) = *soon {
-            if let Some(cl) = self.clients.get(c as usize) {
-                crate::kernel::prefetch(cl);
-            }
+            self.prefetch_client(c);
         }
     }
 }

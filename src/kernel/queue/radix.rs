@@ -99,8 +99,9 @@ pub struct RadixQueue<E> {
 /// 16-byte entries); smaller vectors stay in place.
 const FREE_FROM_ENTRIES: usize = 64;
 
-/// A refill hands its entries to the caller's `soon` hint (for prefetching) when the bucket
-/// holds at most this many. They are the next events to pop, but for events pushed earlier in the
+/// A refill of an upper-level bucket hands its entries to the caller's `soon` hint (for
+/// prefetching) when the bucket holds at most this many (a level-0 bucket becomes the FIFO
+/// bucket by a swap, unhinted: its events pop next, and the peek names each in turn). They are the next events to pop, but for events pushed earlier in the
 /// meantime: with 64, their entities (two or three cache lines each) fit in the L1 cache
 /// together. Measured in `closed-loop-rr-100k`, whose clients are read at random and whose
 /// pages mostly pass through a refilled level-3 bucket (2^24 ns, ~50 events), with the model
