@@ -37,8 +37,8 @@ pub enum Persistence {
     AofEverysec,
 }
 
-/// One stored item.
-#[derive(Debug, Clone, Copy, Default)]
+/// One stored item, as [`StoreNode::get`] returns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Item {
     /// Value size \[bytes\] (see [`Item::size`]).
     size: u32,
@@ -46,10 +46,128 @@ pub struct Item {
     pub version: u32,
     /// Expiry time (memcached exptime / Redis EXPIRE); `SimTime::MAX` = none.
     pub expires: SimTime,
-    /// Last move to the head of the LRU list \[whole s\] (memcached keeps seconds too).
-    bumped_s: u32,
+}
+
+impl Item {
+    /// Value size \[bytes\].
+    pub fn size(&self) -> u64 {
+        self.size.into()
+    }
+}
+
+/// An item as the hash table keeps it: 16 bytes, so 24 per entry with its key (a 32-byte entry
+/// made the full-feature benchmark's four memcached tables 2/3 of its memory). The time of its
+/// last move to the LRU head is not kept: its stamp tells it (see [`Lru::moved_before`]); its
+/// size is a class (see [`SizeClasses`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    /// Expiry time \[ns\] in the high 56 bits ([`NEVER`] = none), size class in the low 8.
+    expires_class: u64,
+    /// Session version the value holds.
+    version: u32,
     /// Rank of the last move to the LRU head (see [`Lru`]).
     stamp: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<(u64, Slot)>() == 24);
+
+/// The latest expiry time a node keeps exactly \[ns\] (~834 days): a later one is kept as
+/// none, which is the same within a horizon no later than this (the config check holds
+/// horizons to it).
+pub const EXPIRY_LIMIT_NS: u64 = NEVER - 1;
+
+/// The stored expiry that means none.
+const NEVER: u64 = (1 << 56) - 1;
+
+impl Slot {
+    fn new(expires: SimTime, class: u8, version: u32, stamp: u32) -> Self {
+        let expires = expires.as_ns().min(NEVER);
+        Slot {
+            expires_class: expires << 8 | u64::from(class),
+            version,
+            stamp,
+        }
+    }
+
+    #[inline]
+    fn expires(&self) -> SimTime {
+        match self.expires_class >> 8 {
+            NEVER => SimTime::MAX,
+            ns => SimTime::from_ns(ns),
+        }
+    }
+
+    #[inline]
+    fn class(&self) -> u8 {
+        self.expires_class as u8
+    }
+}
+
+/// The class of an item whose size is kept in [`SizeClasses::overflow`].
+const OVERFLOW: u8 = u8::MAX;
+
+/// The distinct item sizes a node has seen, so that an item keeps an 8-bit class, not its size.
+/// A run's items come in a handful of sizes (a serialized session, a validity record, a lock);
+/// the first 255 distinct sizes get a class each, and an item of any other size is of class
+/// [`OVERFLOW`], its size kept in a table by key.
+struct SizeClasses {
+    sizes: Vec<u32>,
+    /// Classes handed out at most (255; small in the property tests).
+    limit: usize,
+    overflow: ItemTable<u32>,
+}
+
+impl SizeClasses {
+    fn new() -> Self {
+        SizeClasses {
+            sizes: Vec::new(),
+            limit: OVERFLOW as usize,
+            overflow: ItemTable::default(),
+        }
+    }
+
+    /// The class of `size` (a new one if there is room, else [`OVERFLOW`]).
+    #[inline]
+    fn class(&mut self, size: u32) -> u8 {
+        // a linear scan: a run's items come in a handful of sizes, the most frequent first
+        if let Some(c) = self.sizes.iter().position(|&s| s == size) {
+            return c as u8;
+        }
+        if self.sizes.len() < self.limit {
+            self.sizes.push(size);
+            (self.sizes.len() - 1) as u8
+        } else {
+            OVERFLOW
+        }
+    }
+
+    /// The size of `key`'s item `s` \[bytes\].
+    #[inline]
+    fn size(&self, key: u64, s: &Slot) -> u32 {
+        match s.class() {
+            OVERFLOW => *self.overflow.get(key).expect("an overflow item has its size"),
+            c => self.sizes[c as usize],
+        }
+    }
+
+    /// The size of `key`'s item `s`, which has been removed \[bytes\] (its overflow entry goes
+    /// with it).
+    fn release(&mut self, key: u64, s: &Slot) -> u32 {
+        match s.class() {
+            OVERFLOW => (self.overflow.remove(key)).expect("an overflow item has its size"),
+            c => self.sizes[c as usize],
+        }
+    }
+
+    /// `key`'s item `s` as [`StoreNode::get`] returns it.
+    #[inline]
+    fn item(&self, key: u64, s: &Slot) -> Item {
+        Item {
+            size: self.size(key, s),
+            version: s.version,
+            expires: s.expires(),
+        }
+    }
 }
 
 const NIL: u32 = u32::MAX;
@@ -61,17 +179,6 @@ const LRU_LOG_SLACK: usize = if cfg!(test) { 4 } else { 1024 };
 /// The stamp at which a node renumbers its items' stamps `0..len` in LRU order, so that a `u32`
 /// never wraps (the property tests set a small one on their nodes, so that they renumber often).
 const STAMP_LIMIT: u32 = u32::MAX;
-
-impl Item {
-    /// Value size \[bytes\].
-    pub fn size(&self) -> u64 {
-        self.size.into()
-    }
-}
-
-// 24 bytes: 32 per hash-table entry with its key, two entries per cache line (the AOF fields
-// live in their own table, which only an AOF node fills)
-const _: () = assert!(std::mem::size_of::<Item>() == 24);
 
 /// What an AOF node keeps of an item beyond the item itself.
 #[derive(Debug, Clone, Copy)]
@@ -101,9 +208,15 @@ pub const ITEM_UPDATE_INTERVAL_S: u32 = 60;
 /// is the LRU tail. Neither touches other items on a move (a linked list rewrites both
 /// neighbours of a moved item, two cache misses per `set`), and a node that never fills keeps no
 /// log at all. Stale entries are dropped at the front by eviction and by a compaction once they
-/// outnumber the items. Stamps are `u32` (the item stays 24 bytes): before the next one would
+/// outnumber the items. Stamps are `u32` (the entry stays 24 bytes): before the next one would
 /// reach its limit ([`STAMP_LIMIT`]), the node renumbers them `0..len` in the same order and
-/// rewrites the log (see [`StoreNode::renumber_lru`]).
+/// rewrites the log and `seconds` (see [`StoreNode::renumber_lru`]).
+///
+/// memcached's rule that a hit moves an item only if its last move was at least
+/// [`ITEM_UPDATE_INTERVAL_S`] ago needs the second of that move. Stamps grow with time, so
+/// `seconds` keeps, for each of the last [`ITEM_UPDATE_INTERVAL_S`] seconds in which a stamp
+/// was handed out, its first stamp: an item moved before that window iff its stamp is below the
+/// window's first stamp (see [`Lru::moved_before`]). Redis moves on every hit and keeps none.
 struct Lru {
     log: VecDeque<(u64, u32)>,
     /// Whether `log` is kept (the node has needed to evict).
@@ -112,21 +225,97 @@ struct Lru {
     next_stamp: u32,
     /// The stamp that is never handed out: renumber first.
     limit: u32,
+    /// Whether `seconds` is kept (memcached).
+    timed: bool,
+    /// `(second, its first stamp)`, oldest first, for the seconds of the last
+    /// [`ITEM_UPDATE_INTERVAL_S`] in which stamps were handed out.
+    seconds: VecDeque<(u32, u32)>,
+    /// The second of the last stamp (what `stamp` compares with, one load).
+    last_s: u32,
+    /// The second for which `window_first` holds ([`NO_SECOND`]: recompute).
+    window_s: u32,
+    /// The first stamp handed out in the window that ends at `window_s`: an item stamped
+    /// below it moved before the window.
+    window_first: u32,
 }
 
+/// No second yet (`Lru::last_s`, `Lru::window_s`).
+const NO_SECOND: u32 = u32::MAX;
+
 impl Lru {
-    /// A new stamp for a move of `key` to the LRU head (logged if the log is kept).
-    #[inline]
-    fn stamp(&mut self, key: u64) -> u32 {
+    fn new(timed: bool) -> Self {
+        Lru {
+            log: VecDeque::new(),
+            kept: false,
+            next_stamp: 0,
+            limit: STAMP_LIMIT,
+            timed,
+            seconds: VecDeque::new(),
+            last_s: NO_SECOND,
+            window_s: NO_SECOND,
+            window_first: 0,
+        }
+    }
+
+    /// A new stamp for a move of `key` to the LRU head at second `now_s` (logged if the log is
+    /// kept). `now_s` never decreases from one call to the next on a timed node.
+    #[inline(always)]
+    fn stamp(&mut self, key: u64, now_s: u32) -> u32 {
         let stamp = self.next_stamp;
         // one predictable comparison; it catches a missed renumbering in the property tests,
         // whose limit is small
         assert!(stamp < self.limit, "stamps renumbered before the limit");
         self.next_stamp += 1;
+        if now_s != self.last_s {
+            self.first_of_second(now_s, stamp);
+        }
         if self.kept {
             self.log.push_back((key, stamp));
         }
         stamp
+    }
+
+    /// `stamp` is the first of second `now_s`: a timed node files it.
+    #[cold]
+    fn first_of_second(&mut self, now_s: u32, stamp: u32) {
+        self.last_s = now_s;
+        if self.timed {
+            debug_assert!(self.seconds.back().is_none_or(|&(s, _)| s < now_s));
+            self.forget_before(now_s);
+            self.seconds.push_back((now_s, stamp));
+        }
+    }
+
+    /// Drops the seconds that are out of the window at `now_s`, and so at any later second.
+    #[inline]
+    fn forget_before(&mut self, now_s: u32) {
+        while let Some(&(s, _)) = self.seconds.front() {
+            if s + ITEM_UPDATE_INTERVAL_S > now_s {
+                break;
+            }
+            self.seconds.pop_front();
+        }
+    }
+
+    /// Whether the item stamped `stamp` was last moved at least [`ITEM_UPDATE_INTERVAL_S`]
+    /// whole seconds before `now_s` (memcached's `it->time <= current_time -
+    /// ITEM_UPDATE_INTERVAL`). Only for a timed node.
+    #[inline(always)]
+    fn moved_before(&mut self, stamp: u32, now_s: u32) -> bool {
+        debug_assert!(self.timed);
+        if now_s != self.window_s {
+            self.slide_window(now_s);
+        }
+        stamp < self.window_first
+    }
+
+    /// Finds the window's first stamp at second `now_s` (if no stamp was handed out in the
+    /// window, every item moved before it, and so does any item stamped later this second).
+    #[cold]
+    fn slide_window(&mut self, now_s: u32) {
+        self.forget_before(now_s);
+        self.window_s = now_s;
+        self.window_first = self.seconds.front().map_or(self.next_stamp, |&(_, first)| first);
     }
 }
 
@@ -142,7 +331,9 @@ pub struct StoreNode {
     pub capacity_bytes: u64,
     used_bytes: u64,
     /// Key → item.
-    index: ItemTable<Item>,
+    index: ItemTable<Slot>,
+    /// The items' sizes.
+    classes: SizeClasses,
     /// Key → its AOF record, for every item of an AOF node (empty otherwise).
     aof: ItemTable<Aof>,
     /// The LRU order (see [`Lru`]).
@@ -163,13 +354,9 @@ impl StoreNode {
             capacity_bytes,
             used_bytes: 0,
             index: ItemTable::default(),
+            classes: SizeClasses::new(),
             aof: ItemTable::default(),
-            lru: Lru {
-                log: VecDeque::new(),
-                kept: false,
-                next_stamp: 0,
-                limit: STAMP_LIMIT,
-            },
+            lru: Lru::new(kind == StoreKind::Memcached),
             evictions: 0,
             evicted: Vec::new(),
         }
@@ -202,8 +389,8 @@ impl StoreNode {
 
     /// Every item with its key, the least recently used first. Iterates the hash table, but
     /// the stamps are unique, so the order does not depend on it.
-    fn lru_order(&self) -> Vec<(u64, Item)> {
-        let mut v: Vec<(u64, Item)> = self.index.iter().map(|(k, it)| (k, *it)).collect();
+    fn lru_order(&self) -> Vec<(u64, Slot)> {
+        let mut v: Vec<(u64, Slot)> = self.index.iter().map(|(k, it)| (k, *it)).collect();
         v.sort_unstable_by_key(|(_, it)| it.stamp);
         v
     }
@@ -225,6 +412,11 @@ impl StoreNode {
             self.index.get_mut(key).expect("listed item").stamp = rank as u32;
         }
         self.lru.next_stamp = u32::try_from(order.len()).expect("fewer items than stamps");
+        // a second's first stamp becomes the rank of the first item stamped in it
+        for (_, first) in self.lru.seconds.iter_mut() {
+            *first = order.partition_point(|(_, it)| it.stamp < *first) as u32;
+        }
+        self.lru.window_s = NO_SECOND;
         if self.lru.kept {
             self.lru.log = (order.iter().enumerate())
                 .map(|(rank, &(key, _))| (key, rank as u32))
@@ -232,10 +424,10 @@ impl StoreNode {
         }
     }
 
-    fn remove(&mut self, key: u64) -> Option<Item> {
+    fn remove(&mut self, key: u64) -> Option<Slot> {
         let it = self.index.remove(key)?;
         self.aof.remove(key);
-        self.used_bytes -= Self::footprint(it.size.into());
+        self.used_bytes -= Self::footprint(self.classes.release(key, &it).into());
         Some(it)
     }
 
@@ -244,20 +436,18 @@ impl StoreNode {
     /// [`ITEM_UPDATE_INTERVAL_S`] ago; Redis: always).
     pub fn get(&mut self, key: u64, now: SimTime) -> Option<Item> {
         self.renumber_lru();
-        let redis = self.kind == StoreKind::Redis;
         let item = self.index.get_mut(key)?;
         let it = *item;
-        if it.expires <= now {
+        if it.expires() <= now {
             self.remove(key);
             return None;
         }
         let now_s = now.whole_s() as u32;
-        if redis || now_s.saturating_sub(it.bumped_s) >= ITEM_UPDATE_INTERVAL_S {
-            item.stamp = self.lru.stamp(key);
-            item.bumped_s = now_s;
+        if !self.lru.timed || self.lru.moved_before(it.stamp, now_s) {
+            item.stamp = self.lru.stamp(key, now_s);
             self.compact_lru();
         }
-        Some(it)
+        Some(self.classes.item(key, &it))
     }
 
     /// Starts loading where `key` would be found (no effect on results): a strategy that knows
@@ -283,17 +473,19 @@ impl StoreNode {
             now.plus_ns(ttl_ns)
         };
         self.renumber_lru();
-        let item = Item {
-            size: u32::try_from(size).expect("item size below 4 GiB"),
-            version,
-            expires,
-            bumped_s: now.whole_s() as u32,
-            stamp: self.lru.stamp(key),
-        };
+        let size32 = u32::try_from(size).expect("item size below 4 GiB");
+        let class = self.classes.class(size32);
+        let item = Slot::new(expires, class, version, self.lru.stamp(key, now.whole_s() as u32));
         // one probe: a new key's probe runs to an empty slot, the longest kind
-        let old = self.index.insert(key, item);
-        if let Some(old) = old {
-            self.used_bytes -= Self::footprint(old.size.into());
+        let old_slot = self.index.insert(key, item);
+        let old = old_slot.map(|old| self.classes.item(key, &old));
+        if let Some(old) = &old {
+            self.used_bytes -= Self::footprint(old.size());
+        }
+        if class == OVERFLOW {
+            self.classes.overflow.insert(key, size32);
+        } else if old_slot.is_some_and(|old| old.class() == OVERFLOW) {
+            self.classes.overflow.remove(key);
         }
         if self.persistence == Persistence::AofEverysec {
             let durable = match (old, self.aof.get(key)) {
@@ -376,14 +568,14 @@ impl StoreNode {
                     .aof
                     .get(key)
                     .expect("an AOF node's item has its record");
-                let (version, size) = Self::durable_after(&it, rec, now);
+                let (version, size) = Self::durable_after(&self.classes.item(key, &it), rec, now);
                 if size != NIL {
                     v.push((
                         key,
                         Item {
                             version,
                             size,
-                            ..it
+                            expires: it.expires(),
                         },
                         rec.written_s,
                     ));
@@ -409,7 +601,7 @@ impl StoreNode {
             let written = SimTime::from_s(written_s.into());
             self.set(key, it.size.into(), it.version, 0, written);
             if let Some(item) = self.index.get_mut(key) {
-                item.expires = it.expires;
+                *item = Slot::new(it.expires, item.class(), item.version, item.stamp);
             }
             if let Some(rec) = self.aof.get_mut(key) {
                 rec.durable = (it.version, it.size);
@@ -439,10 +631,12 @@ mod tests {
     use std::collections::BTreeMap;
     const T: SimTime = SimTime::ZERO;
     /// A node whose stamps are renumbered at 40 (above the property tests' 24 keys), so that
-    /// the tests go through many renumberings.
+    /// the tests go through many renumberings, and with 3 size classes, so that most of their
+    /// sizes (1 to 400 bytes) overflow.
     fn small_node(kind: StoreKind, persistence: Persistence, cap: u64) -> StoreNode {
         let mut n = StoreNode::new(kind, persistence, cap);
         n.lru.limit = 40;
+        n.classes.limit = 3;
         n
     }
 
@@ -450,6 +644,15 @@ mod tests {
         /// Keys from the LRU head to the tail.
         fn clone_lru(&self) -> Vec<u64> {
             self.lru_order().iter().rev().map(|&(k, _)| k).collect()
+        }
+
+        /// Exactly the items of class [`OVERFLOW`] have a size in the overflow table.
+        fn assert_overflow_sizes_match(&self) {
+            let overflowing = self.index.iter().filter(|(_, s)| s.class() == OVERFLOW);
+            assert_eq!(overflowing.count(), self.classes.overflow.len());
+            for (k, s) in self.index.iter() {
+                assert_eq!(s.class() == OVERFLOW, self.classes.overflow.get(k).is_some());
+            }
         }
     }
 
@@ -483,6 +686,22 @@ mod tests {
         m.set(2, 10, 1, 0, T);
         m.crash(SimTime::from_s(9));
         assert!(m.is_empty() && !m.up);
+    }
+
+    #[test]
+    fn expiry_times_and_sizes_round_trip() {
+        let mut m = StoreNode::new(StoreKind::Memcached, Persistence::Volatile, 0);
+        let now = SimTime::from_s(7);
+        let exact = EXPIRY_LIMIT_NS - now.as_ns();
+        m.set(1, 10, 3, exact, now);
+        m.set(2, 20, 4, exact + 1000, now); // later than the limit: kept as none
+        m.set(3, u64::from(u32::MAX), 5, 0, now);
+        let get = |m: &mut StoreNode, k| m.get(k, now).map(|i| (i.size(), i.version, i.expires));
+        let limit = SimTime::from_ns(EXPIRY_LIMIT_NS);
+        assert_eq!(get(&mut m, 1), Some((10, 3, limit)));
+        assert_eq!(get(&mut m, 2), Some((20, 4, SimTime::MAX)));
+        assert_eq!(get(&mut m, 3), Some((u64::from(u32::MAX), 5, SimTime::MAX)));
+        assert!(m.get(1, limit).is_none() && m.get(2, limit).is_some());
     }
 
     #[test]
@@ -555,14 +774,16 @@ mod tests {
         /// the same keys, in the same order, as a plain LRU list, and leave the same LRU order.
         #[test]
         fn stamped_lru_matches_a_plain_lru_list(
-            ops in proptest::collection::vec((0u8..4, 0u64..24, 1u64..400, 0u64..40), 1..400)
+            ops in proptest::collection::vec((0u8..4, 0u64..24, 1u64..400, 0u64..80), 1..400)
         ) {
             let cap = 6 * StoreNode::footprint(200);
             let mut m = small_node(StoreKind::Memcached, Persistence::Volatile, cap);
             let mut r = RefLru { list: Vec::new(), used: 0, cap };
             let mut t_s = 0;
             for (op, key, size, dt_s) in ops {
-                t_s += dt_s;
+                // half the operations in the same second as the one before, the others up to
+                // 40 s later: windows of ITEM_UPDATE_INTERVAL_S with many moves in each second
+                t_s += dt_s.saturating_sub(40);
                 let now = SimTime::from_s(t_s);
                 let ttl = if key % 5 == 0 { 90_000_000_000 } else { 0 };
                 match op {
@@ -585,6 +806,7 @@ mod tests {
                 }
                 proptest::prop_assert_eq!(m.clone_lru(), r.list.iter().map(|e| e.0).collect::<Vec<_>>());
                 proptest::prop_assert_eq!(m.used_bytes(), r.used);
+                m.assert_overflow_sizes_match();
             }
         }
 
@@ -654,6 +876,7 @@ mod tests {
                 for (k, _) in r.index.iter() {
                     proptest::prop_assert!(r.aof.get(k).is_some(), "item {} has no AOF record", k);
                 }
+                r.assert_overflow_sizes_match();
             }
         }
     }

@@ -3,6 +3,8 @@
 
 use super::config::*;
 use super::{err, ConfigError};
+use crate::kernel::time::NS_PER_S;
+use crate::model::store_node::EXPIRY_LIMIT_NS;
 use crate::model::{balancer, strategy, NodeRef};
 
 /// Largest number of app nodes (the balancer's tried-set is a 128-bit map, as nginx's bitmap).
@@ -109,6 +111,11 @@ impl Ctx<'_> {
     }
 }
 
+/// The longest horizon \[days\]: a store node keeps expiry times exactly up to
+/// [`EXPIRY_LIMIT_NS`] (~834 days).
+pub const MAX_HORIZON_DAYS: u64 = 800;
+const _: () = assert!(MAX_HORIZON_DAYS * 86_400 * NS_PER_S <= EXPIRY_LIMIT_NS);
+
 /// Checks `cfg`, appending every problem to `errors`.
 pub fn validate(cfg: &ExperimentConfig, file: &str, errors: &mut Vec<ConfigError>) {
     let mut c = Ctx { file, errors };
@@ -117,6 +124,16 @@ pub fn validate(cfg: &ExperimentConfig, file: &str, errors: &mut Vec<ConfigError
     }
     if cfg.horizon.ns() == 0 {
         c.fail("horizon", "expected a positive duration, got 0s");
+    }
+    if cfg.horizon.ns() > MAX_HORIZON_DAYS * 86_400 * NS_PER_S {
+        c.fail(
+            "horizon",
+            format!(
+                "expected at most {MAX_HORIZON_DAYS} days, got {} (store nodes keep expiry \
+                 times in 56 bits of nanoseconds)",
+                cfg.horizon
+            ),
+        );
     }
     if cfg.warm_up >= cfg.horizon && cfg.horizon.ns() > 0 {
         c.fail(

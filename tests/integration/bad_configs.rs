@@ -374,6 +374,24 @@ fn cases() -> Vec<Case> {
             key: "warm_up",
             msg: "expected less than the horizon",
         },
+        Case {
+            name: "horizon beyond what the stores' expiry times hold",
+            toml: r#"
+                name = "ok"
+                seed = 1
+                replications = 2
+                horizon = "801days"
+                [workload]
+                kind = "open"
+                session_rate = 5.0
+                [app]
+                nodes = 2
+                [balancer]
+                kind = "round-robin"
+            "#,
+            key: "horizon",
+            msg: "expected at most 800 days, got 2years 2months",
+        },
         // ---- workload ----
         Case {
             name: "negative session rate",
