@@ -23,7 +23,8 @@ pub struct ExperimentConfig {
     /// Replications per design point (default 10).
     #[serde(default = "d_replications")]
     pub replications: u32,
-    /// Simulated duration of each run.
+    /// Simulated duration of each run (at most 800 days: store nodes keep expiry times in 56
+    /// bits of nanoseconds).
     pub horizon: Duration,
     /// Statistics before this time are discarded (default 0s).
     #[serde(default)]
