@@ -145,7 +145,10 @@ impl SizeClasses {
     #[inline]
     fn size(&self, key: u64, s: &Slot) -> u32 {
         match s.class() {
-            OVERFLOW => *self.overflow.get(key).expect("an overflow item has its size"),
+            OVERFLOW => *self
+                .overflow
+                .get(key)
+                .expect("an overflow item has its size"),
             c => self.sizes[c as usize],
         }
     }
@@ -315,7 +318,10 @@ impl Lru {
     fn slide_window(&mut self, now_s: u32) {
         self.forget_before(now_s);
         self.window_s = now_s;
-        self.window_first = self.seconds.front().map_or(self.next_stamp, |&(_, first)| first);
+        self.window_first = self
+            .seconds
+            .front()
+            .map_or(self.next_stamp, |&(_, first)| first);
     }
 }
 
@@ -475,7 +481,12 @@ impl StoreNode {
         self.renumber_lru();
         let size32 = u32::try_from(size).expect("item size below 4 GiB");
         let class = self.classes.class(size32);
-        let item = Slot::new(expires, class, version, self.lru.stamp(key, now.whole_s() as u32));
+        let item = Slot::new(
+            expires,
+            class,
+            version,
+            self.lru.stamp(key, now.whole_s() as u32),
+        );
         // one probe: a new key's probe runs to an empty slot, the longest kind
         let old_slot = self.index.insert(key, item);
         let old = old_slot.map(|old| self.classes.item(key, &old));
@@ -651,7 +662,10 @@ mod tests {
             let overflowing = self.index.iter().filter(|(_, s)| s.class() == OVERFLOW);
             assert_eq!(overflowing.count(), self.classes.overflow.len());
             for (k, s) in self.index.iter() {
-                assert_eq!(s.class() == OVERFLOW, self.classes.overflow.get(k).is_some());
+                assert_eq!(
+                    s.class() == OVERFLOW,
+                    self.classes.overflow.get(k).is_some()
+                );
             }
         }
     }
