@@ -28,11 +28,11 @@
 use crate::scenario::config::{CountDist, TimeDist, WorkloadKind};
 use crate::scenario::{DesignPoint, Experiment};
 
-/// Memory of one live session (measured by `sessim bench`: ~200 B), rounded up [bytes].
+/// Memory of one live session (measured by `sessim bench`: ~200 B), rounded up \[bytes\].
 pub const BYTES_PER_SESSION: f64 = 256.0;
-/// Memory of one client process (state and random streams) [bytes].
+/// Memory of one client process (state and random streams) \[bytes\].
 pub const BYTES_PER_CLIENT: f64 = 256.0;
-/// Memory of a run apart from sessions and clients (nodes, event list, series) [bytes].
+/// Memory of a run apart from sessions and clients (nodes, event list, series) \[bytes\].
 pub const BASE_BYTES: f64 = 16.0 * 1024.0 * 1024.0;
 
 /// The estimate for one run.
@@ -42,7 +42,7 @@ pub struct RunEstimate {
     pub live_sessions: f64,
     /// Clients at once.
     pub clients: f64,
-    /// Peak memory [bytes].
+    /// Peak memory \[bytes\].
     pub bytes: f64,
 }
 
@@ -124,7 +124,7 @@ pub fn run_estimate(p: &DesignPoint) -> RunEstimate {
     }
 }
 
-/// The machine's available memory (`MemAvailable` of /proc/meminfo) [bytes], if known.
+/// The machine's available memory (`MemAvailable` of /proc/meminfo) \[bytes\], if known.
 pub fn available_bytes() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
@@ -152,7 +152,7 @@ pub struct Estimate<'a> {
     pub run: RunEstimate,
     /// Runs at once.
     pub at_once: usize,
-    /// Peak memory [bytes].
+    /// Peak memory \[bytes\].
     pub bytes: f64,
 }
 

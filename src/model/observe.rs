@@ -72,7 +72,7 @@ pub struct Bucket {
     pub started: u64,
     /// Session misses (losses).
     pub lost: u64,
-    /// Sum of successful latencies [ns].
+    /// Sum of successful latencies \[ns\].
     pub latency_sum_ns: u64,
     /// Number of successful latencies.
     pub latency_n: u64,
@@ -118,7 +118,7 @@ pub struct Observations {
     pub bytes_balancer_app: Counter,
     /// See [`METRICS`].
     pub store_evictions: Counter,
-    /// Successful response times [ns].
+    /// Successful response times \[ns\].
     pub latency: Tally,
     /// Requests served per app node (after warm-up).
     pub node_requests: Vec<u64>,

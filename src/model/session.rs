@@ -29,7 +29,7 @@ pub struct Session {
     pub last_access: SimTime,
     /// Number of writes applied (the latest version).
     pub version: u32,
-    /// Serialized size [bytes].
+    /// Serialized size \[bytes\].
     pub size_bytes: u32,
     /// Live (not freed).
     pub live: bool,

@@ -5,7 +5,7 @@ use crate::kernel::Stream;
 use crate::scenario::config::{CountDist, TimeDist};
 use rand::{RngCore, SeedableRng};
 
-/// A duration distribution [ns].
+/// A duration distribution \[ns\].
 #[derive(Debug, Clone, Copy)]
 pub enum TimeSampler {
     /// Exponential, capped.
@@ -91,7 +91,7 @@ impl TimeSampler {
         }
     }
 
-    /// One draw [ns]. Always consumes the same number of uniforms for a given variant (2 for
+    /// One draw \[ns\]. Always consumes the same number of uniforms for a given variant (2 for
     /// lognormal, 1 otherwise, 0 for fixed), so streams stay aligned across scenarios.
     #[inline]
     pub fn sample<R: RngCore + SeedableRng<Seed = [u8; 32]>>(&self, s: &mut Stream<R>) -> u64 {
@@ -110,7 +110,7 @@ impl TimeSampler {
         }
     }
 
-    /// The distribution's mean [ns] (before capping), for estimates.
+    /// The distribution's mean \[ns\] (before capping), for estimates.
     pub fn mean_ns(&self) -> f64 {
         match *self {
             TimeSampler::Exponential { mean, .. } | TimeSampler::Lognormal { mean, .. } => mean,

@@ -5,10 +5,10 @@ use super::{Format, Record};
 /// The TSV columns, in the order of a headerless file.
 pub const TSV_COLUMNS: [&str; 6] = ["host", "epoch", "method", "url", "status", "bytes"];
 
-/// Column positions of a TSV file (from its header, or [`TSV_COLUMNS`]).
+/// Column positions of a TSV file (from its header, or `TSV_COLUMNS`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TsvLayout {
-    /// Index of each of [`TSV_COLUMNS`] in a line.
+    /// Index of each of `TSV_COLUMNS` in a line.
     pub pos: [usize; 6],
     /// Number of fields of a line.
     pub width: usize,

@@ -86,11 +86,11 @@ pub struct BalancerParams {
     pub down: Vec<bool>,
     /// nginx `max_fails=` [failed attempts]; default 1; 0 disables the accounting.
     pub max_fails: u32,
-    /// nginx `fail_timeout=` [s]; default 10.
+    /// nginx `fail_timeout=` \[s\]; default 10.
     pub fail_timeout_s: u64,
     /// nginx `max_conns=` [concurrent attempts per server]; 0 = unlimited.
     pub max_conns: u32,
-    /// Apache `retry=` [s] a worker stays in error after a connect failure; default 60.
+    /// Apache `retry=` \[s\] a worker stays in error after a connect failure; default 60.
     pub retry_s: u64,
     /// Apache `stickysession=… nofailover=On`: a request whose route's worker is unusable gets
     /// None (503) instead of being re-balanced.

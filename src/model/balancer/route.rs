@@ -52,13 +52,13 @@ pub struct Worker {
     pub route: Vec<u8>,
     /// `loadfactor=` [dimensionless, ≥ 1] -- configuration.
     pub lbfactor: i64,
-    /// byrequests accumulator [dimensionless] -- internal state.
+    /// byrequests accumulator \[dimensionless\] -- internal state.
     pub lbstatus: i64,
     /// `status=+D` -- configuration.
     pub disabled: bool,
     /// In error (`PROXY_WORKER_IN_ERROR`) -- internal state.
     pub in_error: bool,
-    /// Time the worker was put in error [s] -- internal state.
+    /// Time the worker was put in error \[s\] -- internal state.
     pub error_time: u64,
 }
 
@@ -67,7 +67,7 @@ pub struct Worker {
 pub struct Route {
     /// Workers in configuration order -- internal state.
     pub workers: Vec<Worker>,
-    /// `retry=` [s] -- configuration.
+    /// `retry=` \[s\] -- configuration.
     pub retry_s: u64,
     /// `nofailover=On` -- configuration.
     pub nofailover: bool,

@@ -40,25 +40,25 @@ pub struct Peer {
     /// Configured `weight=` [dimensionless, ≥ 1] -- configuration.
     pub weight: i64,
     /// Weight used by smooth RR; lowered by failures, +1 per RR pass back up to `weight`
-    /// [dimensionless] -- internal state.
+    /// \[dimensionless\] -- internal state.
     pub effective_weight: i64,
-    /// Smooth RR accumulator [dimensionless] -- internal state.
+    /// Smooth RR accumulator \[dimensionless\] -- internal state.
     pub current_weight: i64,
-    /// Failed attempts counted since the last reset [attempts] -- internal state.
+    /// Failed attempts counted since the last reset \[attempts\] -- internal state.
     pub fails: u32,
-    /// Time of the last failure [s] -- internal state.
+    /// Time of the last failure \[s\] -- internal state.
     pub accessed: u64,
-    /// Start of the current failure window [s] -- internal state.
+    /// Start of the current failure window \[s\] -- internal state.
     pub checked: u64,
-    /// Attempts in flight (picked, not yet freed) [attempts] -- internal state.
+    /// Attempts in flight (picked, not yet freed) \[attempts\] -- internal state.
     pub conns: u32,
     /// `max_fails=` [failed attempts]; 0 = no accounting -- configuration.
     pub max_fails: u32,
-    /// `fail_timeout=` [s] -- configuration.
+    /// `fail_timeout=` \[s\] -- configuration.
     pub fail_timeout: u64,
     /// `down` flag -- configuration.
     pub down: bool,
-    /// `max_conns=` [attempts]; 0 = unlimited -- configuration.
+    /// `max_conns=` \[attempts\]; 0 = unlimited -- configuration.
     pub max_conns: u32,
 }
 
@@ -67,7 +67,7 @@ pub struct Peer {
 pub struct Upstream {
     /// Peer `i` = server `i`.
     pub peers: Vec<Peer>,
-    /// Sum of all weights, down servers included [dimensionless].
+    /// Sum of all weights, down servers included \[dimensionless\].
     pub total_weight: u64,
     /// Number of non-down servers [attempts per request] (nginx `peers->tries`).
     pub tries: u32,
