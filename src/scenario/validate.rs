@@ -114,7 +114,8 @@ impl Ctx<'_> {
 /// The longest horizon \[days\]: a store node keeps expiry times exactly up to
 /// [`EXPIRY_LIMIT_NS`] (~834 days).
 pub const MAX_HORIZON_DAYS: u64 = 800;
-const _: () = assert!(MAX_HORIZON_DAYS * 86_400 * NS_PER_S <= EXPIRY_LIMIT_NS);
+const MAX_HORIZON_NS: u64 = MAX_HORIZON_DAYS * 86_400 * NS_PER_S;
+const _: () = assert!(MAX_HORIZON_NS <= EXPIRY_LIMIT_NS);
 
 /// Checks `cfg`, appending every problem to `errors`.
 pub fn validate(cfg: &ExperimentConfig, file: &str, errors: &mut Vec<ConfigError>) {
@@ -125,7 +126,7 @@ pub fn validate(cfg: &ExperimentConfig, file: &str, errors: &mut Vec<ConfigError
     if cfg.horizon.ns() == 0 {
         c.fail("horizon", "expected a positive duration, got 0s");
     }
-    if cfg.horizon.ns() > MAX_HORIZON_DAYS * 86_400 * NS_PER_S {
+    if cfg.horizon.ns() > MAX_HORIZON_NS {
         c.fail(
             "horizon",
             format!(
