@@ -2,12 +2,14 @@
 //! benchmark experiment (default `experiments/bench/*.toml`), single-threaded, each run in a
 //! child process of its own so that peak RSS is the scenario's, `--repeat` times, and prints the
 //! run of median wall time: simulated requests per wall second, events per wall second, peak
-//! RSS, the peak number of server-side sessions alive at once and RSS per such session; and
-//! `best_req/s`, the requests per wall second of the fastest run (on a shared machine, the
-//! least disturbed one: the steadiest figure to compare builds by).
+//! RSS, the peak number of server-side sessions alive at once and RSS per such session, the page
+//! faults the run took; and `best_req/s`, the requests per wall second of the fastest run (on a
+//! shared machine, the least disturbed one: the steadiest figure to compare builds by).
 //!
 //! Wall time covers building the model (clients, streams) and running it to the horizon, not
-//! loading the config or writing results.
+//! loading the config or writing results. Page faults are counted over the same span: each is the
+//! first touch of a 4 KiB or 2 MiB page as the run's tables grow, which the kernel must zero (and,
+//! on a VM, the hypervisor may first have to back).
 
 use super::InputError;
 use crate::model::simulate;
@@ -24,6 +26,20 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// Page faults this process has taken so far (minor and major, `getrusage(2)`), if known.
+pub fn page_faults() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        // SAFETY: `getrusage` only writes the `rusage` it is given, a valid zeroed value.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: as above; RUSAGE_SELF is a valid `who`.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } == 0 {
+            return Some((ru.ru_minflt + ru.ru_majflt) as u64);
+        }
+    }
+    None
+}
+
 /// Measures one scenario in this process; prints one `key=value` line for the parent.
 ///
 /// # Errors
@@ -31,15 +47,19 @@ pub fn peak_rss_bytes() -> Option<u64> {
 pub fn one(file: &Path) -> Result<ExitCode> {
     let exp = scenario::load(Some(file))?;
     let point = &exp.points[0];
+    let faults0 = page_faults();
     let t0 = std::time::Instant::now();
     let out = simulate(point, 0);
     let wall = t0.elapsed().as_secs_f64();
+    let faults = page_faults().zip(faults0).map(|(b, a)| b - a);
     println!(
-        "requests={} events={} wall_s={wall:.6} peak_rss_bytes={} live_sessions_peak={}",
+        "requests={} events={} wall_s={wall:.6} peak_rss_bytes={} live_sessions_peak={} \
+         page_faults={}",
         out.answered_total,
         out.events,
         peak_rss_bytes().unwrap_or(0),
-        out.live_sessions_peak
+        out.live_sessions_peak,
+        faults.map_or("nan".to_string(), |f| f.to_string())
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -51,6 +71,7 @@ struct Sample {
     wall_s: f64,
     peak_rss_bytes: f64,
     live_sessions_peak: f64,
+    page_faults: f64,
 }
 
 impl Sample {
@@ -67,6 +88,7 @@ impl Sample {
             wall_s: get("wall_s"),
             peak_rss_bytes: get("peak_rss_bytes"),
             live_sessions_peak: get("live_sessions_peak"),
+            page_faults: get("page_faults"),
         }
     }
 }
@@ -92,7 +114,7 @@ pub fn run(files: Vec<PathBuf>, repeat: u32) -> Result<ExitCode> {
     }
     let exe = std::env::current_exe()?;
     println!(
-        "{:<22} {:>10} {:>11} {:>8} {:>12} {:>12} {:>12} {:>9} {:>10} {:>10}",
+        "{:<22} {:>10} {:>11} {:>8} {:>12} {:>12} {:>12} {:>9} {:>10} {:>10} {:>8}",
         "scenario",
         "requests",
         "events",
@@ -102,7 +124,8 @@ pub fn run(files: Vec<PathBuf>, repeat: u32) -> Result<ExitCode> {
         "best_req/s",
         "rss_MiB",
         "sessions",
-        "B/session"
+        "B/session",
+        "faults"
     );
     for f in files {
         let mut samples = Vec::new();
@@ -123,7 +146,7 @@ pub fn run(files: Vec<PathBuf>, repeat: u32) -> Result<ExitCode> {
         let best = &samples[0];
         let name = f.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
         println!(
-            "{name:<22} {:>10.0} {:>11.0} {:>8.3} {:>12.0} {:>12.0} {:>12.0} {:>9.1} {:>10.0} {:>10.0}",
+            "{name:<22} {:>10.0} {:>11.0} {:>8.3} {:>12.0} {:>12.0} {:>12.0} {:>9.1} {:>10.0} {:>10.0} {:>8.0}",
             m.requests,
             m.events,
             m.wall_s,
@@ -132,7 +155,8 @@ pub fn run(files: Vec<PathBuf>, repeat: u32) -> Result<ExitCode> {
             best.requests / best.wall_s,
             m.peak_rss_bytes / 1048576.0,
             m.live_sessions_peak,
-            m.peak_rss_bytes / m.live_sessions_peak.max(1.0)
+            m.peak_rss_bytes / m.live_sessions_peak.max(1.0),
+            m.page_faults
         );
     }
     Ok(ExitCode::SUCCESS)

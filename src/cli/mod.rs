@@ -72,7 +72,7 @@ enum Command {
     },
     /// Route keys read from stdin (one per line) and print the chosen 0-based node index.
     Route(route::RouteArgs),
-    /// Benchmark: simulated requests and events per wall second, and peak RSS, of each
+    /// Benchmark: simulated requests and events per wall second, peak RSS and page faults, of each
     /// benchmark experiment (default experiments/bench/*.toml), single-threaded, each run in a
     /// fresh process; the median of `--repeat` runs is shown, and the fastest run's requests/s.
     Bench {

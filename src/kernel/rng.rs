@@ -74,10 +74,7 @@ pub fn stream_seed(key: &StreamKey<'_>) -> [u8; 32] {
     seed
 }
 
-/// Ziggurat for the standard exponential: 256 layers of area [`ZIG_EXP_V`], the base layer
-/// ending at [`ZIG_EXP_R`] (Marsaglia & Tsang 2000, Table 1).
-const ZIG_EXP_R: f64 = 7.697_117_470_131_05;
-const ZIG_EXP_V: f64 = 0.003949659822581557;
+include!("zig_gen.rs");
 
 /// Layer edges `x` (decreasing, `x[256] = 0`) and the density there `f = exp(-x)`.
 struct ZigTables {
@@ -85,24 +82,10 @@ struct ZigTables {
     f: [f64; 257],
 }
 
-/// The exponential ziggurat tables, computed once with `libm` (so identical everywhere).
-fn zig_exp() -> &'static ZigTables {
-    static TABLES: std::sync::OnceLock<ZigTables> = std::sync::OnceLock::new();
-    TABLES.get_or_init(|| {
-        let mut x = [0.0; 257];
-        x[0] = ZIG_EXP_V * libm::exp(ZIG_EXP_R);
-        x[1] = ZIG_EXP_R;
-        for i in 1..256 {
-            x[i + 1] = -libm::log(ZIG_EXP_V / x[i] + libm::exp(-x[i]));
-        }
-        x[256] = 0.0;
-        let mut f = [0.0; 257];
-        for i in 0..257 {
-            f[i] = libm::exp(-x[i]);
-        }
-        ZigTables { x, f }
-    })
-}
+/// The exponential ziggurat tables, computed by `build.rs` with `zig_exp_tables` (`zig_gen.rs`)
+/// and compiled in as constants: a draw reads them at a fixed address, with no run-time
+/// initialisation check (a `OnceLock` cost about 8 instructions per draw).
+static ZIG_EXP: ZigTables = include!(concat!(env!("OUT_DIR"), "/zig_exp.rs"));
 
 /// One random-number stream with the variates the models need, over generator `R` (ChaCha8 by
 /// default; see [`EntityStream`]).
@@ -167,7 +150,7 @@ impl<R: RngCore + SeedableRng<Seed = [u8; 32]>> Stream<R> {
     /// Standard exponential (mean 1), ziggurat.
     #[inline]
     pub fn exp1(&mut self) -> f64 {
-        let t = zig_exp();
+        let t = &ZIG_EXP;
         loop {
             let bits = self.0.next_u64();
             let i = (bits & 0xff) as usize;
@@ -271,7 +254,7 @@ mod tests {
     #[test]
     fn ziggurat_tables_match_the_published_ones() {
         // rand_distr 0.4.3 ziggurat_tables.rs ZIG_EXP_X / ZIG_EXP_F
-        let t = zig_exp();
+        let t = &ZIG_EXP;
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1e-300);
         assert!(close(t.x[0], 8.697_117_470_131_053), "{}", t.x[0]);
         assert!(close(t.x[2], 6.941_033_629_377_213), "{}", t.x[2]);
@@ -279,6 +262,16 @@ mod tests {
         assert!(close(t.f[1], 0.000454134353841497), "{}", t.f[1]);
         assert!(close(t.f[7], 0.004157295120833797), "{}", t.f[7]);
         assert!(t.x[255] > 0.0 && t.x[255] < t.x[254] && t.f[256] == 1.0);
+    }
+
+    /// The tables `build.rs` compiled in are the generator's, bit for bit (so draws, and
+    /// results, are those of tables computed at run time).
+    #[test]
+    fn compiled_ziggurat_tables_are_the_generators() {
+        let (x, f) = zig_exp_tables();
+        let bits = |v: &[f64; 257]| v.map(f64::to_bits);
+        assert_eq!(bits(&ZIG_EXP.x), bits(&x));
+        assert_eq!(bits(&ZIG_EXP.f), bits(&f));
     }
 
     /// The ziggurat exponential against its closed form: mean, variance, a Kolmogorov–Smirnov

@@ -48,7 +48,12 @@ impl Local {
         s.pos = list.len() as u32;
         list.push(slot);
         if self.stamp.len() <= slot as usize {
-            self.stamp.resize(slot as usize + 1, 0);
+            // a new slot is the table's next one: one push, not a general resize
+            if self.stamp.len() == slot as usize {
+                self.stamp.push(0);
+            } else {
+                self.stamp.resize(slot as usize + 1, 0);
+            }
         }
         let stamp = &mut self.stamp[slot as usize];
         *stamp = stamp.wrapping_add(1);
