@@ -608,16 +608,20 @@ impl Sim {
         let now = s.now();
         let req = &mut self.requests[r as usize];
         let addr = self.clients[req.client as usize].addr;
-        let mut buf = [0u8; 96];
-        let len = match &req.cookie {
+        // the cookie's text, only for a balancer that reads it (the buffer is not even zeroed
+        // otherwise)
+        let mut buf;
+        let session_id: &[u8] = match &req.cookie {
             Some((id, _)) if self.balancer_reads_id => {
-                id.write(&mut buf, &self.p.routes, &self.p.store_ids)
+                buf = [0u8; 96];
+                let len = id.write(&mut buf, &self.p.routes, &self.p.store_ids);
+                &buf[..len]
             }
-            _ => 0,
+            _ => &[],
         };
         let key = RequestKey {
             client_addr: addr,
-            session_id: &buf[..len],
+            session_id,
         };
         match self.balancer.pick(&key, &mut req.pd, now.whole_s()) {
             Some(node) => {
@@ -690,7 +694,7 @@ impl Sim {
             nodes_up: &self.nodes_up,
             stores: &mut self.stores,
             timeout_ns: self.p.timeout_ns,
-            net: self.p.net,
+            net: &self.p.net,
             rng: &mut self.strategy_rng,
             later: &mut self.later,
         };

@@ -210,7 +210,7 @@ mod tests {
                     nodes_up: &nodes_up,
                     stores: &mut [],
                     timeout_ns,
-                    net: Net {
+                    net: &Net {
                         app_app: 0,
                         app_store: 0,
                         store_op: 0,

@@ -102,8 +102,9 @@ pub struct Cx<'a> {
     pub stores: &'a mut [StoreNode],
     /// Session timeout (maxInactiveInterval) \[ns\].
     pub timeout_ns: u64,
-    /// Latencies.
-    pub net: Net,
+    /// Latencies (a reference: the context is built for every strategy call, and the
+    /// latencies never change during a run).
+    pub net: &'a Net,
     /// The strategy's random stream (e.g. msm's choice of memcached node).
     pub rng: &'a mut Stream,
     /// Events to deliver to `on_event` later: (delay \[ns\], payload).
