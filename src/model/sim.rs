@@ -679,13 +679,14 @@ impl Sim {
     }
 
     /// Calls the strategy with a context at `now` and request `r` (if any), schedules the
-    /// events it asked for, and updates the live-sessions gauge.
+    /// events it asked for, and updates the live-sessions gauge. `f` also gets the clients and
+    /// app nodes, for `strategy_step` to create a session within the same call.
     fn call_strategy<T>(
         &mut self,
         now: SimTime,
         r: Option<u32>,
         s: &mut Scheduler<Event>,
-        f: impl FnOnce(&mut dyn Strategy, &mut Cx<'_>, Option<&mut Req<'_>>) -> T,
+        f: impl FnOnce(&mut dyn Strategy, &mut Cx<'_>, Option<&mut Req<'_>>, Entities<'_>) -> T,
     ) -> T {
         let mut cx = Cx {
             now,
@@ -697,6 +698,11 @@ impl Sim {
             net: &self.p.net,
             rng: &mut self.strategy_rng,
             later: &mut self.later,
+        };
+        let ents = Entities {
+            clients: &mut self.clients,
+            nodes: &mut self.nodes,
+            session_bytes: self.p.session_bytes,
         };
         let out = match r {
             Some(r) => {
@@ -710,13 +716,13 @@ impl Sim {
                     set_cookie: &mut rq.set_cookie,
                     fail: &mut failed,
                 };
-                let out = f(self.strategy.as_mut(), &mut cx, Some(&mut req));
+                let out = f(self.strategy.as_mut(), &mut cx, Some(&mut req), ents);
                 if failed {
                     rq.flags |= FAILED;
                 }
                 out
             }
-            None => f(self.strategy.as_mut(), &mut cx, None),
+            None => f(self.strategy.as_mut(), &mut cx, None, ents),
         };
         if !self.later.is_empty() {
             for (delay, payload) in self.later.drain(..) {
@@ -729,16 +735,27 @@ impl Sim {
     }
 
     /// Runs the strategy's current phase (`begin`, or `end` once service is done) for `r`.
+    /// After a `begin` that neither waits nor fails, the request's session is resolved in the
+    /// same call ([`resolve_session`]): one context for `begin` and `created`.
     fn strategy_step(&mut self, r: u32, s: &mut Scheduler<Event>) {
         let now = s.now();
-        let in_end = self.requests[r as usize].flags & IN_END != 0;
-        let step = self.call_strategy(now, Some(r), s, |st, cx, req| {
+        let (in_end, client) = {
+            let rq = &self.requests[r as usize];
+            (rq.flags & IN_END != 0, rq.client)
+        };
+        let (step, resolved) = self.call_strategy(now, Some(r), s, |st, cx, req, ents| {
             let req = req.expect("request");
             if in_end {
-                st.end(cx, req)
-            } else {
-                st.begin(cx, req)
+                return (st.end(cx, req), None);
             }
+            let step = st.begin(cx, req);
+            if matches!(step, Step::Wait(_)) || *req.fail {
+                return (step, None);
+            }
+            // `begin` may have freed sessions: the gauge changes now, as it would between two
+            // calls
+            cx.obs.live_sessions.set(cx.now, cx.sessions.live());
+            (step, Some(resolve_session(st, cx, req, ents, client)))
         });
         let req = &mut self.requests[r as usize];
         if let Step::Wait(ns) = step {
@@ -746,53 +763,14 @@ impl Sim {
             s.schedule_in(ns, Event::StrategyWait(r, req.gen));
             return;
         }
-        if in_end || req.flags & FAILED != 0 {
-            self.respond(r, s);
-        } else {
-            self.resolve_session(r, now, s);
-            let req = &self.requests[r as usize];
-            s.schedule_in(req.demand_ns, Event::ServiceDone(r, req.gen));
-        }
-    }
-
-    /// After `begin`: a request whose state was not found gets a new session; if its user's
-    /// session was still live, that is a loss.
-    fn resolve_session(&mut self, r: u32, now: SimTime, s: &mut Scheduler<Event>) {
-        let (node, client, cookie, found) = {
-            let rq = &self.requests[r as usize];
-            (rq.node, rq.client, rq.cookie, rq.st.slot)
-        };
-        if let Some(slot) = found {
-            self.sessions.slot_mut(slot).last_access = now;
-            self.requests[r as usize].slot_gen = self.sessions.slot(slot).gen;
-            return;
-        }
-        let cl = &mut self.clients[client as usize];
-        if cookie.is_some() && now < cl.live_until {
-            if self.obs.measured(now) {
-                self.obs.session_lost(now, !cl.affected);
+        match resolved {
+            // resolved, so `begin` did not fail (a failure in `created` still serves it)
+            Some(slot_gen) => {
+                req.slot_gen = slot_gen;
+                s.schedule_in(req.demand_ns, Event::ServiceDone(r, req.gen));
             }
-            cl.affected = true;
-            if cl.at_fault {
-                cl.at_fault = false;
-                self.obs.fault_sessions_lost += 1;
-            }
+            None => self.respond(r, s),
         }
-        let ids = &mut self.nodes[node as usize].ids;
-        let base = (ids.next_u64() as u128) << 64 | ids.next_u64() as u128;
-        let id = SessionId {
-            base,
-            route: node,
-            store: SessionId::NONE,
-        };
-        let sref = self.sessions.create(id, node, now, self.p.session_bytes);
-        self.requests[r as usize].st.slot = Some(sref.slot);
-        self.requests[r as usize].slot_gen = sref.gen;
-        self.call_strategy(now, Some(r), s, |st, cx, req| {
-            st.created(cx, req.expect("request"), sref.slot)
-        });
-        let id = self.sessions.slot(sref.slot).id;
-        self.requests[r as usize].set_cookie = Some((id, sref));
     }
 
     /// Starts loading client `c` (both its cache lines), if it exists (no effect on results).
@@ -1003,7 +981,7 @@ impl Sim {
                 }
                 self.first_fault(now);
                 self.stores[i as usize].crash(now);
-                self.call_strategy(now, None, s, |st, cx, _| st.store_down(cx, i));
+                self.call_strategy(now, None, s, |st, cx, _, _| st.store_down(cx, i));
             }
             Target::App(n) => {
                 if !self.nodes[n as usize].up {
@@ -1034,7 +1012,7 @@ impl Sim {
                     }
                     s.schedule_in(delay, Event::AttemptFailed(r, req.gen));
                 }
-                self.call_strategy(now, None, s, |st, cx, _| st.node_down(cx, n));
+                self.call_strategy(now, None, s, |st, cx, _, _| st.node_down(cx, n));
             }
         }
     }
@@ -1047,7 +1025,7 @@ impl Sim {
                     return;
                 }
                 self.stores[i as usize].up = true;
-                self.call_strategy(now, None, s, |st, cx, _| st.store_up(cx, i));
+                self.call_strategy(now, None, s, |st, cx, _, _| st.store_up(cx, i));
             }
             Target::App(n) => {
                 if self.nodes[n as usize].up {
@@ -1058,7 +1036,7 @@ impl Sim {
                 self.nodes[n as usize].up = true;
                 self.nodes_up[n as usize] = true;
                 self.up_count += 1;
-                self.call_strategy(now, None, s, |st, cx, _| st.node_up(cx, n));
+                self.call_strategy(now, None, s, |st, cx, _, _| st.node_up(cx, n));
             }
         }
     }
@@ -1088,6 +1066,57 @@ impl Sim {
             series: std::mem::take(&mut self.obs.series),
         }
     }
+}
+
+/// The entity tables a strategy call may need besides its context (see `Sim::call_strategy`).
+struct Entities<'a> {
+    clients: &'a mut [Client],
+    nodes: &'a mut [AppNode],
+    /// Size of a new session \[bytes\].
+    session_bytes: u32,
+}
+
+/// After `begin`, for request `req` of client `client`: the session `begin` found is touched,
+/// or the request gets a new session (and if its user's session was still live, that is a
+/// loss), which the strategy learns of (`created`) and the response's cookie names. Returns the
+/// session's generation.
+fn resolve_session(
+    st: &mut dyn Strategy,
+    cx: &mut Cx<'_>,
+    req: &mut Req<'_>,
+    ents: Entities<'_>,
+    client: u32,
+) -> u32 {
+    let now = cx.now;
+    if let Some(slot) = req.st.slot {
+        let sess = cx.sessions.slot_mut(slot);
+        sess.last_access = now;
+        return sess.gen;
+    }
+    let cl = &mut ents.clients[client as usize];
+    if req.cookie.is_some() && now < cl.live_until {
+        if cx.obs.measured(now) {
+            cx.obs.session_lost(now, !cl.affected);
+        }
+        cl.affected = true;
+        if cl.at_fault {
+            cl.at_fault = false;
+            cx.obs.fault_sessions_lost += 1;
+        }
+    }
+    let ids = &mut ents.nodes[req.node as usize].ids;
+    let base = (ids.next_u64() as u128) << 64 | ids.next_u64() as u128;
+    let id = SessionId {
+        base,
+        route: req.node,
+        store: SessionId::NONE,
+    };
+    let sref = cx.sessions.create(id, req.node, now, ents.session_bytes);
+    req.st.slot = Some(sref.slot);
+    st.created(cx, req, sref.slot);
+    let id = cx.sessions.slot(sref.slot).id;
+    *req.set_cookie = Some((id, sref));
+    sref.gen
 }
 
 impl Client {
@@ -1137,7 +1166,7 @@ impl Model for Sim {
             }
             Event::Strategy(payload) => {
                 let now = s.now();
-                self.call_strategy(now, None, s, |st, cx, _| st.on_event(cx, payload));
+                self.call_strategy(now, None, s, |st, cx, _, _| st.on_event(cx, payload));
             }
             Event::SessionArrival => self.session_arrival(s),
             Event::ExpirySweep(n) => {
@@ -1145,7 +1174,7 @@ impl Model for Sim {
                 self.obs
                     .close_buckets(now, self.sessions.live(), self.up_count);
                 if self.nodes[n as usize].up {
-                    self.call_strategy(now, None, s, |st, cx, _| st.expire(cx, n));
+                    self.call_strategy(now, None, s, |st, cx, _, _| st.expire(cx, n));
                 }
                 s.schedule_in(self.p.sweep_ns, Event::ExpirySweep(n));
             }
