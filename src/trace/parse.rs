@@ -249,7 +249,9 @@ pub fn parse_clf_date(s: &str) -> Option<i64> {
     }
     let offset = (zh * 3600 + zm * 60) * if b[21] == b'-' { -1 } else { 1 };
     let local = days_from_civil(year, month, day) * 86_400 + hour * 3600 + min * 60 + sec;
-    Some((local - offset) * 1_000_000_000)
+    // nanoseconds in an i64 reach from 1677-09-21 to 2262-04-11: a date outside is rejected
+    // (it overflowed: a panic in a debug build, a wrapped time in a release build)
+    (local - offset).checked_mul(1_000_000_000)
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -367,7 +369,20 @@ mod tests {
             Some(825_552_000 * S)
         );
         assert_eq!(parse_clf_date("01/Jan/1970:01:00:00 +0100"), Some(0));
+        // the ends of i64 nanoseconds: 2262-04-11 23:47:16 and 1677-09-21 00:12:44 UTC
+        assert_eq!(
+            parse_clf_date("11/Apr/2262:23:47:16 +0000"),
+            Some(9_223_372_036 * S)
+        );
+        assert_eq!(
+            parse_clf_date("21/Sep/1677:00:12:44 +0000"),
+            Some(-9_223_372_036 * S)
+        );
         for bad in [
+            "11/Apr/2262:23:47:17 +0000",
+            "01/Jan/9999:00:00:00 +0000",
+            "21/Sep/1677:00:12:43 +0000",
+            "01/Jan/0000:00:00:00 +0000",
             "32/Aug/1995:00:00:01 -0400",
             "00/Aug/1995:00:00:01 -0400",
             "29/Feb/1995:00:00:01 -0400",
