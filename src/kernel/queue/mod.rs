@@ -45,11 +45,17 @@
 //! from its bucket instead of through the FIFO bucket (kept) then gave, side by side,
 //! exponential 31.0 → 24.1 (1k) and 48.5 → 38.3 (1M), DES mix 35.8 → 29.6 (100k). Keeping each
 //! bucket's minimum as entries are appended, so that a pop never scans the next bucket, was
-//! tried and left out: it cut closed-loop-rr from 1.2048 to 1.1569 G instructions (cachegrind),
-//! but its 40-byte bucket headers (24 before) made the hold model slower (two alternating rounds,
-//! DES mix 1k / 100k: 23.1–24.7 / 31.3–32.1 ns before, 25.9–26.6 / 34.4–36.2 after) and the
+//! first tried inside 40-byte bucket headers (24 before): it cut closed-loop-rr from 1.2048 to
+//! 1.1569 G instructions (cachegrind), but made the hold model slower (two alternating rounds,
+//! DES mix 1k / 100k: 23.1–24.7 / 31.3–32.1 ns before, 25.9–26.6 / 34.4–36.2 after), and the
 //! bench's wall time did not move beyond its noise (15 alternating runs: median 0.158 vs 0.154 s
-//! and 0.187 vs 0.179 s in closed-loop-rr, 0.700 vs 0.742 s in closed-loop-rr-100k).
+//! and 0.187 vs 0.179 s in closed-loop-rr, 0.700 vs 0.742 s in closed-loop-rr-100k). Kept later
+//! in an array of its own, beside 24-byte headers: closed-loop-rr 1.0770 → 1.0567 G
+//! instructions, closed-loop-rr-100k 3.5997 → 3.5411 G, full-feature (first 30 s) 5.8681 →
+//! 5.8307 G; hold model (criterion medians, 1k / 100k / 1M) exponential 25.4 / 37.6 / 53.3 →
+//! 24.3 / 33.8 / 46.3 ns, DES mix 22.6 / 33.3 / 37.4 → 24.9 / 28.5 / 38.9 ns; the bench's wall
+//! time again within noise (41 alternating pairs, twice: medians 0.1354 vs 0.1369 s and 0.1324
+//! vs 0.1315 s).
 
 mod calendar;
 mod heap;
