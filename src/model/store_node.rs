@@ -162,6 +162,17 @@ impl SizeClasses {
         }
     }
 
+    /// `key`'s item is now of `class` and `size` \[bytes\], in place of `old` (whose size has
+    /// been read): an overflow size goes in the table, and an old overflow entry leaves it
+    /// unless the new item overflows too (then its size replaces the old one).
+    fn replaced(&mut self, key: u64, class: u8, size: u32, old: Option<&Slot>) {
+        if class == OVERFLOW {
+            self.overflow.insert(key, size);
+        } else if old.is_some_and(|o| o.class() == OVERFLOW) {
+            self.overflow.remove(key);
+        }
+    }
+
     /// `key`'s item `s` as [`StoreNode::get`] returns it.
     #[inline]
     fn item(&self, key: u64, s: &Slot) -> Item {
@@ -493,11 +504,7 @@ impl StoreNode {
         if let Some(old) = &old {
             self.used_bytes -= Self::footprint(old.size());
         }
-        if class == OVERFLOW {
-            self.classes.overflow.insert(key, size32);
-        } else if old_slot.is_some_and(|old| old.class() == OVERFLOW) {
-            self.classes.overflow.remove(key);
-        }
+        self.classes.replaced(key, class, size32, old_slot.as_ref());
         if self.persistence == Persistence::AofEverysec {
             let durable = match (old, self.aof.get(key)) {
                 (Some(old), Some(rec)) => Self::durable_after(&old, rec, now),
