@@ -193,16 +193,20 @@ impl<R: RngCore + SeedableRng<Seed = [u8; 32]>> Stream<R> {
         scale * libm::pow(-libm::log(self.uniform_open0()), 1.0 / shape)
     }
 
-    /// Geometric on {1, 2, …} with the given mean (≥ 1): P(X = k) = (1-p)^(k-1) p, p = 1/mean.
+    /// Geometric on {1, 2, …}: P(X = k) = q^(k-1) (1-q), by inversion of one uniform, given
+    /// `ln_q` = ln q from [`geometric_ln_q`] (computed once per law: a logarithm per draw
+    /// saved). With q = 1 - 1/mean the mean is `mean`.
     #[inline]
-    pub fn geometric_mean(&mut self, mean: f64) -> u64 {
-        if mean <= 1.0 {
-            return 1;
-        }
-        let p = 1.0 / mean;
+    pub fn geometric(&mut self, ln_q: f64) -> u64 {
         let u = self.uniform_open0();
-        1 + libm::floor(libm::log(u) / libm::log(1.0 - p)) as u64
+        1 + libm::floor(libm::log(u) / ln_q) as u64
     }
+}
+
+/// `ln(1 - 1/mean)`: the parameter of [`Stream::geometric`] for the geometric law on {1, 2, …}
+/// with mean `mean` (> 1; a mean ≤ 1 is the constant 1, which needs no draw).
+pub fn geometric_ln_q(mean: f64) -> f64 {
+    libm::log(1.0 - 1.0 / mean)
 }
 
 #[cfg(test)]
@@ -235,7 +239,8 @@ mod tests {
         let n = 200_000;
         let m = (0..n).map(|_| s.exponential(7.0)).sum::<f64>() / n as f64;
         assert!((m - 7.0).abs() < 0.1, "{m}");
-        let g = (0..n).map(|_| s.geometric_mean(5.0) as f64).sum::<f64>() / n as f64;
+        let ln_q5 = geometric_ln_q(5.0);
+        let g = (0..n).map(|_| s.geometric(ln_q5) as f64).sum::<f64>() / n as f64;
         assert!((g - 5.0).abs() < 0.05, "{g}");
         let l = (0..n).map(|_| s.lognormal_mean_cv(3.0, 1.0)).sum::<f64>() / n as f64;
         assert!((l - 3.0).abs() < 0.08, "{l}");

@@ -1,6 +1,7 @@
 //! Samplers for the workload's and the nodes' random quantities, resolved from config
 //! distributions into nanoseconds / counts once, so drawing is a match and a few flops.
 
+use crate::kernel::rng::geometric_ln_q;
 use crate::kernel::Stream;
 use crate::scenario::config::{CountDist, TimeDist};
 use rand::{RngCore, SeedableRng};
@@ -123,8 +124,11 @@ impl TimeSampler {
 /// A count distribution on {1, 2, …}.
 #[derive(Debug, Clone, Copy)]
 pub enum CountSampler {
-    /// Geometric with mean.
-    Geometric(f64),
+    /// Geometric with mean > 1, by its `ln q` ([`geometric_ln_q`]).
+    Geometric {
+        /// ln(1 - 1/mean).
+        ln_q: f64,
+    },
     /// Constant.
     Fixed(u64),
     /// Lognormal (mean, cv), rounded, at least 1.
@@ -135,7 +139,11 @@ impl CountSampler {
     /// From a config distribution.
     pub fn new(d: &CountDist) -> Self {
         match *d {
-            CountDist::Geometric { mean } => CountSampler::Geometric(mean),
+            // a mean ≤ 1 is the constant 1 (no draw)
+            CountDist::Geometric { mean } if mean <= 1.0 => CountSampler::Fixed(1),
+            CountDist::Geometric { mean } => CountSampler::Geometric {
+                ln_q: geometric_ln_q(mean),
+            },
             CountDist::Fixed { value } => CountSampler::Fixed(value),
             CountDist::Lognormal { mean, cv } => CountSampler::Lognormal(mean, cv),
         }
@@ -145,12 +153,44 @@ impl CountSampler {
     #[inline]
     pub fn sample<R: RngCore + SeedableRng<Seed = [u8; 32]>>(&self, s: &mut Stream<R>) -> u32 {
         let n = match *self {
-            CountSampler::Geometric(m) => s.geometric_mean(m),
+            CountSampler::Geometric { ln_q } => s.geometric(ln_q),
             CountSampler::Fixed(v) => v,
             CountSampler::Lognormal(m, cv) => {
                 libm::round(s.lognormal_mean_cv(m, cv.max(1e-12))) as u64
             }
         };
         n.clamp(1, u32::MAX as u64) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::{EntityStream, StreamKey};
+
+    fn stream() -> EntityStream {
+        EntityStream::new(&StreamKey {
+            master: 3,
+            point: 0,
+            replication: 0,
+            purpose: "workload.test",
+            entity: 0,
+        })
+    }
+
+    /// A geometric count is `1 + ⌊ln u / ln(1 - 1/mean)⌋` of one uniform u on (0, 1], draw by
+    /// draw; a mean ≤ 1 gives 1 without drawing, so the stream stays where it was.
+    #[test]
+    fn geometric_counts_invert_one_uniform() {
+        let g = CountSampler::new(&CountDist::Geometric { mean: 10.0 });
+        let (mut s, mut t) = (stream(), stream());
+        for _ in 0..10_000 {
+            let u = t.uniform_open0();
+            let want = 1 + libm::floor(libm::log(u) / libm::log(1.0 - 1.0 / 10.0)) as u32;
+            assert_eq!(g.sample(&mut s), want);
+        }
+        let one = CountSampler::new(&CountDist::Geometric { mean: 1.0 });
+        assert_eq!(one.sample(&mut s), 1);
+        assert_eq!(s.next_u64(), t.next_u64());
     }
 }
