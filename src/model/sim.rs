@@ -283,7 +283,7 @@ impl Sim {
             ),
             write_p: w.write_probability,
             static_p: w.static_share,
-            session_bytes: w.session_size.bytes().min(u32::MAX as u64) as u32,
+            session_bytes: u32::try_from(w.session_size.bytes()).expect("validated session_size"),
             request_bytes: w.request_size.bytes(),
             response_bytes: w.response_size.bytes(),
             proxy_share: w.addresses.proxy_share,

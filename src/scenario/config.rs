@@ -107,7 +107,7 @@ pub struct WorkloadConfig {
     /// `request_uri_ignore_pattern` (default 0).
     #[serde(default)]
     pub static_share: f64,
-    /// Serialized session size (default 4KiB).
+    /// Serialized session size (default 4KiB; less than 4GiB).
     #[serde(default = "d_session_size")]
     pub session_size: Size,
     /// Size of the attributes one write changes (default 256B).

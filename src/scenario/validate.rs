@@ -232,6 +232,14 @@ pub fn validate(cfg: &ExperimentConfig, file: &str, errors: &mut Vec<ConfigError
     c.time_dist("workload.think_time", &w.think_time, true);
     c.prob("workload.write_probability", w.write_probability);
     c.prob("workload.static_share", w.static_share);
+    // sessions are sized in 32 bits (a session of 4 GiB would also be far past any store's or
+    // cookie's limit)
+    if w.session_size.bytes() > u64::from(u32::MAX) {
+        c.fail(
+            "workload.session_size",
+            format!("expected less than 4GiB, got {} B", w.session_size.bytes()),
+        );
+    }
     if w.delta_size > w.session_size {
         c.fail(
             "workload.delta_size",

@@ -504,6 +504,25 @@ fn cases() -> Vec<Case> {
             msg: "unknown field `shape`",
         },
         Case {
+            name: "session of 4 GiB",
+            toml: r#"
+                name = "ok"
+                seed = 1
+                replications = 2
+                horizon = "1m"
+                [workload]
+                kind = "open"
+                session_rate = 5.0
+                session_size = "4GiB"
+                [app]
+                nodes = 2
+                [balancer]
+                kind = "round-robin"
+            "#,
+            key: "workload.session_size",
+            msg: "expected less than 4GiB, got 4294967296 B",
+        },
+        Case {
             name: "delta larger than the session",
             toml: r#"
                 name = "ok"
